@@ -142,12 +142,9 @@ static int valid_ipv6(const char *s, apr_size_t len)
  */
 static int valid_host_name(const char *s, apr_size_t len)
 {
-    apr_size_t i, label;
+    apr_size_t i, label, nlen = len;
     int numeric = 1;
 
-    if (len == 0) {
-        return 0;
-    }
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
@@ -155,26 +152,30 @@ static int valid_host_name(const char *s, apr_size_t len)
             return 0;
         }
     }
-    label = len;
+    /* an absolute name ("example.com.") is judged by its last label */
+    if (nlen > 0 && s[nlen - 1] == '.') {
+        nlen--;
+    }
+    if (nlen == 0) {
+        return 0;
+    }
+    label = nlen;
     while (label > 0 && s[label - 1] != '.') {
         label--;
     }
-    if (label == len) {
-        /* trailing dot: an absolute name, judge the label before it */
-        return 1;
-    }
-    if (len - label > 2 && s[label] == '0'
+    if (nlen - label >= 2 && s[label] == '0'
         && (s[label + 1] == 'x' || s[label + 1] == 'X')) {
-        for (i = label + 2; i < len && numeric; i++) {
+        for (i = label + 2; i < nlen && numeric; i++) {
             numeric = hex_value((unsigned char)s[i]) >= 0;
         }
     }
     else {
-        for (i = label; i < len && numeric; i++) {
+        for (i = label; i < nlen && numeric; i++) {
             numeric = is_digit((unsigned char)s[i]);
         }
     }
-    return !numeric || valid_ipv4(s, len);
+    /* an empty last label ("a..") counts as numeric and fails here too */
+    return !numeric || (nlen == len && valid_ipv4(s, len));
 }
 
 /* User info is dropped from the canonical URL, but a malformed one still
