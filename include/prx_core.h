@@ -1,0 +1,478 @@
+/*
+ * prx_core.h -- the public API of our mod_proxy core (proxy_module), for
+ * scheme modules (mod_proxy_http, mod_proxy_fcgi, ...) and the balancer.
+ *
+ * Who includes it: every proxy submodule of this project and third-party
+ * submodules written against it. It promises: the hooks a scheme module
+ * implements, the worker / connection / configuration types it reads, and
+ * the helper functions it calls (all named prx_*). Symbols are exported
+ * from mod_proxy.so, so mod_proxy.so must be loaded before its submodules
+ * (the same LoadModule order stock configurations already use). A stock
+ * submodule needs stock's ap_proxy_* symbols, which we never export, and
+ * therefore fails to load with an "undefined symbol" error instead of
+ * misbehaving at request time.
+ *
+ * Stability: function signatures and the documented struct fields are the
+ * API. Fields marked "private" may change at any time.
+ *
+ * This header never includes stock's mod_proxy.h; do not include both.
+ */
+#ifndef PRX_CORE_H
+#define PRX_CORE_H
+
+#include <apr_hooks.h>
+#include <apr_network_io.h>
+#include <apr_optional.h>
+#include <apr_tables.h>
+#include <apr_uri.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <util_filter.h>
+#include <ap_regex.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -- export control ------------------------------------------------------ */
+
+/* The modules are built with -fvisibility=hidden: only what carries these
+ * markers is visible to other modules. */
+#define PRX_EXPORT __attribute__((visibility("default")))
+#define PRX_DECLARE(type)         PRX_EXPORT type
+#define PRX_DECLARE_NONSTD(type)  PRX_EXPORT type
+#define PRX_DECLARE_DATA          PRX_EXPORT
+
+/** Log tag: every message at debug level or above starts with one,
+ *  e.g. `PRXLOGNO(00042) "connect to %pI failed"`. See docs/log-tags/. */
+#define PRXLOGNO(n) "PRX" #n ": "
+
+/* -- worker status flags (shared state, spec core.md §5.1) -------------- */
+
+#define PRX_WS_INITIALIZED   0x0001u  /**< O: set once the child set it up */
+#define PRX_WS_IGNORE_ERRORS 0x0002u  /**< I: never enters error state */
+#define PRX_WS_DRAIN         0x0004u  /**< N: sticky requests only */
+#define PRX_WS_GENERIC       0x0008u  /**< G: a default (generic) worker */
+#define PRX_WS_IN_SHUTDOWN   0x0010u  /**< U */
+#define PRX_WS_DISABLED      0x0020u  /**< D */
+#define PRX_WS_STOPPED       0x0040u  /**< S */
+#define PRX_WS_IN_ERROR      0x0080u  /**< E: skipped until retry passes */
+#define PRX_WS_HOT_STANDBY   0x0100u  /**< H */
+#define PRX_WS_HOT_SPARE     0x0200u  /**< R */
+#define PRX_WS_FREE          0x0400u  /**< F */
+#define PRX_WS_HC_FAIL       0x0800u  /**< C: failed health check */
+
+/** Flags that make a worker unusable (spec: U, D, S, E, C). */
+#define PRX_WS_UNUSABLE (PRX_WS_IN_SHUTDOWN | PRX_WS_DISABLED | \
+                         PRX_WS_STOPPED | PRX_WS_IN_ERROR | PRX_WS_HC_FAIL)
+
+/** Classification of backend failures: one table maps each to a status. */
+typedef enum {
+    PRX_FAIL_NONE = 0,
+    PRX_FAIL_DNS,           /**< 500 */
+    PRX_FAIL_CONNECT,       /**< 503: refused / unreachable / timed out */
+    PRX_FAIL_UNAVAILABLE,   /**< 503: worker unusable */
+    PRX_FAIL_ACQUIRE,       /**< 503: pool exhausted */
+    PRX_FAIL_PING,          /**< 503: no 100-continue in time */
+    PRX_FAIL_WRITE,         /**< 502: backend broke while we wrote */
+    PRX_FAIL_WRITE_TIMEOUT, /**< 504 */
+    PRX_FAIL_READ,          /**< 502: error/EOF before a response head */
+    PRX_FAIL_TIMEOUT,       /**< 502: timeout before a response head */
+    PRX_FAIL_BAD_HEAD,      /**< 502: malformed response head */
+    PRX_FAIL_TRUNCATED,     /**< 502: body ended early (head already sent) */
+    PRX_FAIL_CLIENT_BODY,   /**< 400: reading the client's body failed */
+    PRX_FAIL_CLIENT_ABORT,  /**< client went away */
+    PRX_FAIL_INTERNAL       /**< 500 */
+} prx_fail;
+
+/* -- types ----------------------------------------------------------------- */
+
+struct prx_balancer;
+struct prx_worker_rt;
+typedef struct prx_worker prx_worker;
+typedef struct prx_conn prx_conn;
+
+/** A "not configured" marker for integer and time parameters. */
+#define PRX_UNSET (-1)
+
+/** Configured parameters of a worker (spec core.md §5). Values are final:
+ *  defaults are resolved when the configuration is complete, except the
+ *  timeouts, where PRX_UNSET means "fall back" as documented. */
+typedef struct {
+    apr_interval_time_t timeout;          /**< I/O timeout, or PRX_UNSET */
+    apr_interval_time_t connect_timeout;  /**< connect(), or PRX_UNSET */
+    apr_interval_time_t retry;            /**< error-state duration */
+    apr_interval_time_t ping;             /**< 100-continue / CPING, 0 = off */
+    apr_interval_time_t acquire;          /**< pool wait, PRX_UNSET = forever */
+    apr_interval_time_t ttl;              /**< idle conn lifetime, 0 = none */
+    apr_interval_time_t flush_wait;
+    int min, max, smax;
+    int disablereuse;         /**< 1: close connections after each request */
+    int keepalive;            /**< SO_KEEPALIVE */
+    apr_size_t io_buffer_size;
+    int recv_buffer_size;     /**< SO_RCVBUF, 0 = system default */
+    apr_size_t response_field_size;
+    apr_int32_t address_ttl;  /**< seconds; -1 = once per child; 0 = never */
+    int flush_packets;        /**< 0 off, 1 on, 2 auto */
+    int lbset;
+    int lbfactor;             /**< loadfactor x 100 */
+    const char *route;
+    const char *redirect;
+    const char *secret;
+    const char *upgrade;      /**< NULL, "*" or a protocol list */
+    const char *flusher;
+    unsigned int status_set;  /**< PRX_WS_* flags to set at start */
+    unsigned int status_clear;
+} prx_worker_params;
+
+/** Worker state that every child must see. Lives in shared memory once
+ *  the workers issue lands; until then in the configuration pool. Update
+ *  only through the prx_worker_* functions (atomics or the worker lock). */
+typedef struct {
+    volatile apr_uint32_t status;        /**< PRX_WS_* */
+    volatile apr_time_t error_time;      /**< when E was set */
+    volatile apr_uint32_t retries;
+    volatile apr_uint32_t busy;          /**< requests in flight */
+    volatile apr_uint64_t elected;       /**< requests sent */
+    volatile apr_uint64_t bytes_read;    /**< from the backend */
+    volatile apr_uint64_t bytes_written; /**< to the backend */
+} prx_worker_shared;
+
+/** One origin: identity + parameters + shared state + per-child pool. */
+struct prx_worker {
+    const char *name;         /**< normalised URL, e.g. "http://b:8080/app" */
+    const char *scheme;       /**< lower-case */
+    const char *hostname;     /**< lower-case, no brackets; "" for unix: */
+    apr_port_t port;          /**< explicit or the scheme's default */
+    const char *uds_path;     /**< unix socket (absolute), or NULL */
+    server_rec *server;       /**< server that defined it */
+    struct prx_balancer *balancer; /**< owning balancer, or NULL */
+    unsigned int is_generic:1;     /**< default forward/reverse worker */
+    unsigned int is_pattern:1;     /**< ProxyPassMatch name with $n */
+    unsigned int address_cacheable:1;
+    prx_worker_params p;
+    prx_worker_shared *s;
+    ap_conf_vector_t *section_config; /**< of its <Proxy url> section */
+    struct prx_worker_rt *rt; /**< private: per-child runtime (pool, DNS) */
+};
+
+/** A backend connection. Owned by its worker's pool; handed to exactly one
+ *  request at a time between prx_conn_acquire() and prx_conn_release(). */
+struct prx_conn {
+    apr_pool_t *pool;         /**< lives as long as the socket */
+    prx_worker *worker;
+    apr_socket_t *sock;       /**< NULL until connected */
+    apr_sockaddr_t *addr;     /**< address connected to */
+    const char *hostname;     /**< host connected to (next hop) */
+    apr_port_t port;
+    conn_rec *connection;     /**< backend conn_rec (TLS only), or NULL */
+    apr_bucket_alloc_t *bucket_alloc; /**< of this connection */
+    int requests;             /**< exchanges completed on this socket */
+    unsigned int reused:1;    /**< set by acquire: socket carried requests */
+    unsigned int close:1;     /**< scheme sets: do not pool after use */
+    void *scheme_data;        /**< scheme module's per-connection state,
+                                   allocated from `pool` */
+    /* private */
+    apr_time_t idle_since;
+    apr_interval_time_t io_timeout;
+    unsigned int nonblock:1;
+};
+
+/** One ProxyPass / ProxyPassMatch rule. */
+typedef struct {
+    const char *fake;         /**< path prefix or regex source */
+    const char *real;         /**< target URL, or "!" */
+    ap_regex_t *regex;        /**< for regex rules */
+    prx_worker *worker;       /**< NULL for "!" or balancer targets */
+    struct prx_balancer *balancer;
+    unsigned int nocanon:1, noquery:1, interpolate:1;
+    int mapping;              /**< 0, PRX_MAPPING_ENCODED or _SERVLET */
+} prx_alias;
+#define PRX_MAPPING_ENCODED 1
+#define PRX_MAPPING_SERVLET 2
+
+/** One ProxyPassReverse / ...CookiePath / ...CookieDomain entry. */
+typedef struct {
+    const char *real;         /**< backend-side value */
+    const char *fake;         /**< client-side value */
+    unsigned int interpolate:1;
+    struct prx_balancer *balancer; /**< for "balancer://" reals, or NULL */
+} prx_reverse_rule;
+
+/** ProxyVia */
+enum { PRX_VIA_OFF = 0, PRX_VIA_ON, PRX_VIA_FULL, PRX_VIA_BLOCK };
+/** ProxyBadHeader */
+enum { PRX_BAD_ISERROR = 0, PRX_BAD_IGNORE, PRX_BAD_STARTBODY };
+
+/** Per-server configuration (read-only at request time). */
+typedef struct {
+    apr_array_header_t *aliases;   /**< of prx_alias, main server's first */
+    apr_array_header_t *workers;   /**< of prx_worker * */
+    apr_array_header_t *balancers; /**< of struct prx_balancer * */
+    apr_array_header_t *sections;  /**< <Proxy> section configs */
+    int req;                  /**< ProxyRequests */
+    int via;                  /**< PRX_VIA_* */
+    int badheader;            /**< PRX_BAD_* */
+    int max_forwards;         /**< ProxyMaxForwards, -1 = none */
+    apr_interval_time_t timeout; /**< ProxyTimeout, PRX_UNSET = Timeout */
+    apr_size_t io_buffer_size;
+    int recv_buffer_size;
+    int proxy_status;         /**< ProxyStatus */
+    apr_sockaddr_t *source_address;
+    int pass_inherit;
+    int bal_inherit;
+    /* private: "was it set" markers for merging */
+    unsigned int req_set:1, via_set:1, badheader_set:1, max_forwards_set:1,
+                 timeout_set:1, io_buffer_size_set:1, recv_buffer_size_set:1,
+                 proxy_status_set:1, source_address_set:1,
+                 pass_inherit_set:1, bal_inherit_set:1;
+} prx_server_conf;
+
+/** Per-directory configuration (<Location>, <Proxy>, server defaults).
+ *  Tri-state ints: PRX_UNSET until a directive sets them; use the
+ *  prx_dir_* getters below, which apply the defaults. */
+typedef struct {
+    const char *section;      /**< <Location>/<Proxy> argument, or NULL */
+    ap_regex_t *section_regex;/**< <ProxyMatch> / wildcard <Proxy> */
+    unsigned int section_is_match:1;
+    prx_alias *alias;         /**< ProxyPass inside <Location>, or NULL */
+    unsigned int alias_set:1;
+    apr_array_header_t *raliases;       /**< of prx_reverse_rule */
+    apr_array_header_t *cookie_paths;   /**< of prx_reverse_rule */
+    apr_array_header_t *cookie_domains; /**< of prx_reverse_rule */
+    int preserve_host;
+    int add_forwarded_headers;
+    int error_override;
+    apr_array_header_t *error_override_codes; /**< of int, sorted */
+    int interpolate_env;
+    int proxy_100_continue;
+} prx_dir_conf;
+
+/** Per-request proxy state, created by the core when a request is claimed. */
+typedef struct {
+    prx_alias *alias;         /**< matched rule, or NULL */
+    prx_worker *worker;       /**< worker chosen for the current attempt */
+    const char *uds_path;     /**< socket from a request-level unix: URL */
+    apr_array_header_t *raliases;       /**< effective (interpolated) */
+    apr_array_header_t *cookie_paths;
+    apr_array_header_t *cookie_domains;
+    int attempts;             /**< attempts made so far (failover) */
+    apr_int64_t max_forwards; /**< Max-Forwards to send, -1 = none */
+    void *scheme_data;        /**< scheme module's per-request state that
+                                   must survive failover attempts */
+} prx_req;
+
+/* -- hooks ------------------------------------------------------------------ */
+
+/**
+ * Handle one proxied request (one attempt) for `url`.
+ * @param worker    worker for `url` (a configured one or a generic one)
+ * @param url       canonical backend URL ("http://host/path?q")
+ * @param proxyname next-hop proxy host (ProxyRemote) or NULL
+ * @param proxyport its port
+ * @return DECLINED when the scheme is not this module's; OK or an HTTP
+ *         status otherwise (503 lets the core fail over to another member).
+ * Runs in the handler phase; may block on backend I/O.
+ */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, scheme_handler,
+                          (request_rec *r, prx_worker *worker,
+                           prx_server_conf *conf, char *url,
+                           const char *proxyname, apr_port_t proxyport))
+
+/**
+ * Canonicalise `url` (the filename after "proxy:"), setting r->filename to
+ * "proxy:" + the canonical URL. Use prx_canon_http() or prx_canon_*().
+ * @return DECLINED (not my scheme), OK, or an HTTP error status (400/403).
+ */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, canon_handler,
+                          (request_rec *r, char *url))
+
+/**
+ * Give a scheme module a veto on a ProxyPass match (spec core.md §7.1 step
+ * 5): return DECLINED to let the rule match, anything else to skip it.
+ */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, check_trans,
+                          (request_rec *r, const char *url))
+
+/**
+ * Balancer: choose the member for `*url` ("balancer://..."), replacing
+ * *worker and *url. DECLINED if not a balancer URL.
+ */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, pre_request,
+                          (prx_worker **worker, struct prx_balancer **balancer,
+                           request_rec *r, prx_server_conf *conf, char **url))
+
+/** Balancer: post-request accounting; runs once after the attempts. */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, post_request,
+                          (prx_worker *worker, struct prx_balancer *balancer,
+                           request_rec *r, prx_server_conf *conf))
+
+/* -- configuration access --------------------------------------------------- */
+
+/** @return the proxy server config of `s`. Never NULL. */
+PRX_DECLARE(prx_server_conf *) prx_server_conf_get(server_rec *s);
+/** @return the proxy per-dir config of `r`. Never NULL. */
+PRX_DECLARE(prx_dir_conf *) prx_dir_conf_get(request_rec *r);
+/** @return the per-request state, or NULL if the core did not claim `r`. */
+PRX_DECLARE(prx_req *) prx_req_get(request_rec *r);
+
+/** Getters applying the defaults of the spec. */
+PRX_DECLARE(int) prx_dir_preserve_host(const prx_dir_conf *d);   /* Off */
+PRX_DECLARE(int) prx_dir_add_headers(const prx_dir_conf *d);     /* On */
+PRX_DECLARE(int) prx_dir_100_continue(const prx_dir_conf *d);    /* On */
+/** @return non-zero when ProxyErrorOverride takes over `status`. */
+PRX_DECLARE(int) prx_dir_error_override(const prx_dir_conf *d, int status);
+
+/* -- workers ---------------------------------------------------------------- */
+
+/**
+ * Find the worker for `url` among the workers of `s` (longest name that is
+ * a prefix of the URL, pattern workers matched with $n as wildcards).
+ * @return the worker, or NULL (callers then use prx_worker_generic()).
+ * Lock-free; request time.
+ */
+PRX_DECLARE(prx_worker *) prx_worker_find(server_rec *s, const char *url);
+
+/** @return the default forward (forward != 0) or reverse worker. */
+PRX_DECLARE(prx_worker *) prx_worker_generic(server_rec *s, int forward);
+
+/** @return non-zero when `w` may take a request now (spec core.md §8.6):
+ *  usable flags, or in error but past its retry time. */
+PRX_DECLARE(int) prx_worker_usable(prx_worker *w, server_rec *s);
+
+/** Put `w` in error state (unless it ignores errors), in every child. */
+PRX_DECLARE(void) prx_worker_set_error(prx_worker *w, server_rec *s);
+
+/** Effective I/O and connect timeouts of `w` for a request of `r`. */
+PRX_DECLARE(apr_interval_time_t) prx_worker_timeout(const prx_worker *w,
+                                                    request_rec *r);
+PRX_DECLARE(apr_interval_time_t) prx_worker_connect_timeout(
+                                     const prx_worker *w, request_rec *r);
+
+/* -- connections ------------------------------------------------------------ */
+
+/**
+ * Take a connection of `w` for `r`: a pooled idle one when the worker
+ * reuses connections and one is available (and still alive), else a fresh
+ * unconnected one.
+ * @param fresh  non-zero forces a new socket (proxy-initial-not-pooled,
+ *               retry after a stale connection)
+ * @return APR_SUCCESS; APR_EAGAIN when the pool's max is exhausted for
+ *         longer than `acquire` (the caller answers 503).
+ * May block (pool wait). No lock held on return.
+ */
+PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
+                                           int fresh, prx_conn **out);
+
+/**
+ * Connect `c` (no-op when it is already connected) to `host`:`port`, or to
+ * the worker's unix socket. Resolves through the worker's DNS cache, tries
+ * every address, applies TCP_NODELAY, SO_RCVBUF, SO_KEEPALIVE,
+ * ProxySourceAddress and the connect timeout, then sets the I/O timeout.
+ * @return APR_SUCCESS, or the failure; *fail is set to PRX_FAIL_DNS or
+ *         PRX_FAIL_CONNECT (caller answers 500 / 503; the core's error
+ *         state bookkeeping has been done).
+ */
+PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
+                                           const char *host, apr_port_t port,
+                                           prx_fail *fail);
+
+/** Give `c` back. It is pooled only when the worker reuses connections,
+ *  `c->close` is clear and the socket is connected; otherwise closed. */
+PRX_DECLARE(void) prx_conn_release(prx_conn *c);
+
+/**
+ * Read up to *len bytes from `c`. Blocking reads wait up to the socket
+ * timeout. @return APR_SUCCESS (*len > 0), APR_EAGAIN (non-blocking and
+ * nothing there), APR_EOF, APR_TIMEUP, or another error. Counts bytes into
+ * the worker's bytes_read.
+ */
+PRX_DECLARE(apr_status_t) prx_conn_read(prx_conn *c, char *buf,
+                                        apr_size_t *len, int block);
+
+/**
+ * Write every byte of `vec` (blocking, with the socket timeout). Counts
+ * bytes into the worker's bytes_written.
+ * @return APR_SUCCESS, APR_TIMEUP, or the socket error.
+ */
+PRX_DECLARE(apr_status_t) prx_conn_write(prx_conn *c, struct iovec *vec,
+                                         int nvec);
+
+/** @return non-zero when the peer of an idle connection closed it or sent
+ *  unexpected data (it must not be reused). Never blocks. */
+PRX_DECLARE(int) prx_conn_is_stale(prx_conn *c);
+
+/* -- failures ----------------------------------------------------------------- */
+
+/** @return the status a request gets for `f` (0 for NONE). */
+PRX_DECLARE(int) prx_fail_status(prx_fail f);
+/** @return a short constant name for `f`. Never NULL. */
+PRX_DECLARE(const char *) prx_fail_str(prx_fail f);
+
+/**
+ * Prepare the proxy's own error response: status line "<code> Proxy
+ * Error" and `reason` (HTML-escaped) on the error page. Logs nothing --
+ * the caller logs once with its tag.
+ * @return `status`, for `return prx_error(r, 502, "...");`
+ */
+PRX_DECLARE(int) prx_error(request_rec *r, int status, const char *reason);
+
+/* -- URLs ------------------------------------------------------------------------ */
+
+/**
+ * Canonicalise an HTTP-family URL for `r` (spec core.md §9): picks the
+ * path mode from the request (nocanon, mapping, forward proxy, encoded
+ * slashes) and appends r->args as the spec says; sets r->filename.
+ * @param scheme   scheme as found in `url`
+ * @param rest     text after "scheme:"
+ * @return OK, or 400/403 (logged).
+ */
+PRX_DECLARE(int) prx_canon_http(request_rec *r, const char *scheme,
+                                const char *rest, apr_port_t def_port);
+
+/** @return the default port of `scheme` (http 80, https 443, ws 80, wss
+ *  443, fcgi 8000, ajp 8009, scgi 4000, uwsgi 3031, ftp 21 ...), 0 if
+ *  unknown. */
+PRX_DECLARE(apr_port_t) prx_default_port(const char *scheme);
+
+/* -- headers ------------------------------------------------------------------- */
+
+/**
+ * Remove the hop-by-hop fields from `t`: Connection and every field it
+ * names (tokens separated by ',' or ';'), Proxy-Connection, Keep-Alive,
+ * TE, Trailer, Upgrade. Transfer-Encoding and Content-Length are left to
+ * the caller, which re-frames the body.
+ * @param close_token may be NULL; set non-zero when Connection carried
+ *                    "close"
+ */
+PRX_DECLARE(void) prx_headers_strip_hop_by_hop(apr_table_t *t,
+                                               int *close_token);
+
+/** Append X-Forwarded-For/-Host/-Server to `t` when ProxyAddHeaders is on
+ *  and `r` is a reverse-proxy request (comma-merged with client values). */
+PRX_DECLARE(void) prx_headers_add_forwarded(request_rec *r, apr_table_t *t);
+
+/** @return the Via value this proxy adds for `r` (ProxyVia On/Full), or
+ *  NULL when nothing is to be added. */
+PRX_DECLARE(const char *) prx_via_value(request_rec *r);
+
+/**
+ * Max-Forwards for the forwarded request (spec http.md §3.6; the core has
+ * already answered or refused what needed it): @return the value to send,
+ * or -1 to send none. Same as prx_req_get(r)->max_forwards.
+ */
+PRX_DECLARE(apr_int64_t) prx_max_forwards(request_rec *r);
+
+/** ProxyPassReverse for a URL header value: @return the mapped value (from
+ *  r->pool) or `v` unchanged. Only for reverse-proxied requests. */
+PRX_DECLARE(const char *) prx_reverse_url(request_rec *r, const char *v);
+
+/** ProxyPassReverseCookiePath/Domain for one Set-Cookie value. */
+PRX_DECLARE(const char *) prx_reverse_cookie(request_rec *r, const char *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PRX_CORE_H */

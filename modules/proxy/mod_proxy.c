@@ -1,0 +1,192 @@
+/*
+ * mod_proxy.c -- the core of the proxy (proxy_module): the module record,
+ * hook registration, the hooks scheme modules implement, and the handler
+ * that dispatches one proxied request to a scheme module (spec core.md §1,
+ * §10).
+ *
+ * Routing is proxy_route.c's, workers and connections proxy_worker.c's and
+ * proxy_connpool.c's; this file only ties them together.
+ */
+#include "proxy_private.h"
+
+#include <apr_atomic.h>
+
+APR_HOOK_STRUCT(
+    APR_HOOK_LINK(scheme_handler)
+    APR_HOOK_LINK(canon_handler)
+    APR_HOOK_LINK(check_trans)
+    APR_HOOK_LINK(pre_request)
+    APR_HOOK_LINK(post_request)
+)
+
+APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, scheme_handler,
+    (request_rec *r, prx_worker *worker, prx_server_conf *conf, char *url,
+     const char *proxyname, apr_port_t proxyport),
+    (r, worker, conf, url, proxyname, proxyport), DECLINED)
+APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, canon_handler,
+    (request_rec *r, char *url), (r, url), DECLINED)
+APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, check_trans,
+    (request_rec *r, const char *url), (r, url), DECLINED)
+APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, pre_request,
+    (prx_worker **worker, struct prx_balancer **balancer, request_rec *r,
+     prx_server_conf *conf, char **url),
+    (worker, balancer, r, conf, url), DECLINED)
+APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, post_request,
+    (prx_worker *worker, struct prx_balancer *balancer, request_rec *r,
+     prx_server_conf *conf),
+    (worker, balancer, r, conf), DECLINED)
+
+/* -- the handler form: SetHandler "proxy:..." (spec core.md §12) ---------- */
+
+static int claim_handler_form(request_rec *r)
+{
+    const char *saved_filename = r->filename;
+    int saved_proxyreq = r->proxyreq;
+    int rv;
+
+    r->proxyreq = PROXYREQ_REVERSE;
+    r->filename = apr_pstrcat(r->pool, r->handler, r->filename, NULL);
+    route_req_make(r);
+    rv = route_fixups(r);
+    if (rv != OK || strncmp(r->filename, PRX_FILENAME_PREFIX,
+                            PRX_FILENAME_PREFIX_LEN)) {
+        r->filename = (char *)saved_filename;
+        r->proxyreq = saved_proxyreq;
+        return rv == OK ? DECLINED : rv;
+    }
+    return OK;
+}
+
+/* -- dispatch ---------------------------------------------------------------------- */
+
+static prx_worker *choose_worker(request_rec *r, const char *url)
+{
+    prx_worker *w = prx_worker_find(r->server, url);
+
+    if (!w) {
+        /* spec core.md §8.3: the generic worker never keeps connections */
+        w = prx_worker_generic(r->server, r->proxyreq == PROXYREQ_PROXY);
+        apr_table_setn(r->subprocess_env, "proxy-nokeepalive", "1");
+    }
+    return w;
+}
+
+/* One attempt on `w`. */
+static int attempt(request_rec *r, prx_worker *w, prx_server_conf *sc,
+                   char *url, const char *scheme)
+{
+    int rv;
+
+    if (!prx_worker_usable(w, r->server)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00050)
+                      "%s: worker unusable (disabled, stopped or in error "
+                      "state); refusing %s", w->name, url);
+        return prx_error(r, HTTP_SERVICE_UNAVAILABLE,
+                         "the backend is temporarily unavailable");
+    }
+    apr_atomic_inc32(&w->s->busy);
+    apr_atomic_add64((volatile apr_uint64_t *)&w->s->elected, 1);
+    rv = prx_run_scheme_handler(r, w, sc, url, NULL, 0);
+    apr_atomic_dec32(&w->s->busy);
+    if (rv == DECLINED) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00051)
+                      "no protocol handler was valid for the URL %s (scheme "
+                      "'%s'); if you are using a DSO version of mod_proxy, "
+                      "make sure the proxy submodules are included in the "
+                      "configuration using LoadModule", r->uri, scheme);
+        return prx_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "no protocol handler for this URL scheme");
+    }
+    return rv;
+}
+
+static int proxy_handler(request_rec *r)
+{
+    prx_server_conf *sc;
+    struct prx_balancer *balancer = NULL;
+    prx_worker *w;
+    prx_req *pr;
+    char *url, *colon, *scheme;
+    int rv;
+
+    if (!r->proxyreq) {
+        if (!r->handler || strncmp(r->handler, PRX_FILENAME_PREFIX,
+                                   PRX_FILENAME_PREFIX_LEN)) {
+            return DECLINED;
+        }
+        if ((rv = claim_handler_form(r)) != OK) {
+            return rv;
+        }
+    }
+    else if (!r->filename || strncmp(r->filename, PRX_FILENAME_PREFIX,
+                                     PRX_FILENAME_PREFIX_LEN)) {
+        return DECLINED;
+    }
+    url = r->filename + PRX_FILENAME_PREFIX_LEN;
+    colon = strchr(url, ':');
+    if (!colon || colon == url) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00052)
+                      "proxy filename without a scheme: %s", r->filename);
+        return HTTP_BAD_REQUEST;
+    }
+    scheme = apr_pstrmemdup(r->pool, url, (apr_size_t)(colon - url));
+    ap_str_tolower(scheme);
+
+    if ((rv = headers_max_forwards_check(r)) != DECLINED) {
+        return rv;
+    }
+    sc = prx_server_conf_get(r->server);
+    pr = route_req_make(r);
+    w = choose_worker(r, url);
+    rv = prx_run_pre_request(&w, &balancer, r, sc, &url);
+    if (rv != DECLINED && rv != OK) {
+        return rv;
+    }
+    pr->worker = w;
+    pr->attempts++;
+    rv = attempt(r, w, sc, url, scheme);
+    prx_run_post_request(w, balancer, r, sc);
+    return rv;
+}
+
+/* -- module ---------------------------------------------------------------------------- */
+
+static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    return worker_post_config(pconf, ptemp, s);
+}
+
+static void proxy_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    worker_child_init(pchild, s);
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* after mod_rewrite's server-context rules, before mod_alias */
+    static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
+
+    ap_hook_pre_translate_name(route_pre_translate, NULL, NULL,
+                               APR_HOOK_MIDDLE);
+    ap_hook_translate_name(route_translate, after_rewrite, NULL,
+                           APR_HOOK_FIRST);
+    ap_hook_map_to_storage(route_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_fixups(route_fixups, after_rewrite, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(proxy_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_post_config(proxy_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(proxy_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+PRX_EXPORT AP_DECLARE_MODULE(proxy) = {
+    STANDARD20_MODULE_STUFF,
+    config_dir_create,
+    config_dir_merge,
+    config_server_create,
+    config_server_merge,
+    prx_cmds,
+    register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};

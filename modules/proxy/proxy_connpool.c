@@ -1,0 +1,424 @@
+/*
+ * proxy_connpool.c -- backend connections: the per-child pool of each
+ * worker (acquire / release / reuse checks), name resolution with the
+ * per-child address cache, connect with the worker's socket options, and
+ * the plain socket I/O every scheme module reads and writes through.
+ *
+ * Locking: everything in a worker's prx_worker_rt is guarded by rt->mutex
+ * (absent when the MPM runs one thread per child). A prx_conn between
+ * acquire and release belongs to one request and needs no lock.
+ */
+#include "proxy_private.h"
+
+#include <apr_atomic.h>
+#include <sys/socket.h>
+#include <errno.h>
+
+static void rt_lock(struct prx_worker_rt *rt)
+{
+    if (rt->mutex) {
+        apr_thread_mutex_lock(rt->mutex);
+    }
+}
+
+static void rt_unlock(struct prx_worker_rt *rt)
+{
+    if (rt->mutex) {
+        apr_thread_mutex_unlock(rt->mutex);
+    }
+}
+
+void connpool_init_worker(prx_worker *w, apr_pool_t *pchild, int threads)
+{
+    struct prx_worker_rt *rt = apr_pcalloc(pchild, sizeof(*rt));
+
+    apr_pool_create(&rt->pool, pchild);
+    apr_pool_tag(rt->pool, "prx_worker_rt");
+    /* spec core.md §8.5: max defaults to the threads of a child; a
+     * single-threaded child keeps one connection per worker */
+    rt->max = threads;
+    if (w->p.max > 0 && w->p.max < threads) {
+        rt->max = w->p.max;
+    }
+    rt->cap = rt->max;
+    rt->idle = apr_pcalloc(rt->pool, sizeof(prx_conn *) * rt->cap);
+    if (threads > 1) {
+        apr_thread_mutex_create(&rt->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                rt->pool);
+        apr_thread_cond_create(&rt->cond, rt->pool);
+    }
+    w->rt = rt;
+}
+
+static int worker_reuses(const prx_worker *w)
+{
+    return !w->is_generic && !w->p.disablereuse;
+}
+
+/* Close the socket and free the connection. Caller holds the rt lock
+ * (pool destruction touches the parent pool). */
+static void conn_destroy_locked(prx_conn *c)
+{
+    if (c->sock) {
+        apr_socket_close(c->sock);
+        c->sock = NULL;
+    }
+    apr_pool_destroy(c->pool);
+}
+
+static prx_conn *conn_new_locked(prx_worker *w)
+{
+    apr_pool_t *cp;
+    prx_conn *c;
+
+    apr_pool_create(&cp, w->rt->pool);
+    apr_pool_tag(cp, "prx_conn");
+    c = apr_pcalloc(cp, sizeof(*c));
+    c->pool = cp;
+    c->worker = w;
+    c->bucket_alloc = apr_bucket_alloc_create(cp);
+    return c;
+}
+
+PRX_DECLARE(int) prx_conn_is_stale(prx_conn *c)
+{
+    apr_os_sock_t fd;
+    char b;
+    ssize_t n;
+
+    if (!c->sock || apr_os_sock_get(&fd, c->sock) != APR_SUCCESS) {
+        return 1;
+    }
+    /* one peek: EOF or unexpected bytes both mean "do not reuse" */
+    do {
+        n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* Pop a live idle connection, closing the stale or expired ones. */
+static prx_conn *take_idle_locked(prx_worker *w, request_rec *r)
+{
+    struct prx_worker_rt *rt = w->rt;
+    apr_time_t now = 0;
+
+    while (rt->nidle > 0) {
+        prx_conn *c = rt->idle[--rt->nidle];
+
+        if (w->p.ttl > 0) {
+            now = now ? now : apr_time_now();
+            if (now - c->idle_since >= w->p.ttl) {
+                ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                              "%s: pooled connection idle past ttl, closed",
+                              w->name);
+                conn_destroy_locked(c);
+                continue;
+            }
+        }
+        if (prx_conn_is_stale(c)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00010)
+                          "%s: pooled connection closed by the backend or "
+                          "not empty; not reused", w->name);
+            conn_destroy_locked(c);
+            continue;
+        }
+        return c;
+    }
+    return NULL;
+}
+
+PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
+                                           int fresh, prx_conn **out)
+{
+    struct prx_worker_rt *rt = w->rt;
+    prx_conn *c = NULL;
+
+    rt_lock(rt);
+    while (rt->in_use >= rt->max) {
+        apr_status_t rv;
+
+        if (!rt->cond) {
+            /* single-threaded child: cannot wait for ourselves */
+            break;
+        }
+        if (w->p.acquire == PRX_UNSET) {
+            rv = apr_thread_cond_wait(rt->cond, rt->mutex);
+        }
+        else {
+            rv = apr_thread_cond_timedwait(rt->cond, rt->mutex,
+                                           w->p.acquire);
+        }
+        if (APR_STATUS_IS_TIMEUP(rv)) {
+            rt_unlock(rt);
+            return APR_EAGAIN;
+        }
+    }
+    if (!fresh && worker_reuses(w)) {
+        c = take_idle_locked(w, r);
+    }
+    if (!c) {
+        c = conn_new_locked(w);
+    }
+    rt->in_use++;
+    rt_unlock(rt);
+
+    c->reused = c->requests > 0;
+    c->close = 0;
+    *out = c;
+    return APR_SUCCESS;
+}
+
+PRX_DECLARE(void) prx_conn_release(prx_conn *c)
+{
+    prx_worker *w = c->worker;
+    struct prx_worker_rt *rt = w->rt;
+
+    rt_lock(rt);
+    rt->in_use--;
+    if (c->sock && !c->close && worker_reuses(w) && rt->nidle < rt->cap) {
+        c->requests++;
+        c->idle_since = apr_time_now();
+        rt->idle[rt->nidle++] = c;
+    }
+    else {
+        conn_destroy_locked(c);
+    }
+    if (rt->cond) {
+        apr_thread_cond_signal(rt->cond);
+    }
+    rt_unlock(rt);
+}
+
+/* -- resolution ----------------------------------------------------------------- */
+
+/* Addresses for host:port: the worker's per-child cache when it may cache,
+ * else a fresh lookup into the connection's pool. */
+static apr_status_t resolve(prx_conn *c, request_rec *r, const char *host,
+                            apr_port_t port, apr_sockaddr_t **addr)
+{
+    prx_worker *w = c->worker;
+    struct prx_worker_rt *rt = w->rt;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!w->address_cacheable) {
+        return apr_sockaddr_info_get(addr, host, APR_UNSPEC, port, 0,
+                                     c->pool);
+    }
+    rt_lock(rt);
+    if (rt->addr && (rt->addr_expiry == 0 || apr_time_now() < rt->addr_expiry)
+        && rt->addr_port == port && !strcmp(rt->addr_host, host)) {
+        *addr = rt->addr;
+    }
+    else {
+        apr_sockaddr_t *sa;
+        rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, rt->pool);
+        if (rv == APR_SUCCESS) {
+            rt->addr = sa;
+            rt->addr_port = port;
+            rt->addr_host = apr_pstrdup(rt->pool, host);
+            rt->addr_expiry = w->p.address_ttl > 0
+                ? apr_time_now() + apr_time_from_sec(w->p.address_ttl) : 0;
+            *addr = sa;
+        }
+        else if (rt->addr && rt->addr_port == port
+                 && !strcmp(rt->addr_host, host)) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, PRXLOGNO(00011)
+                          "%s: re-resolving %s failed; keeping the previous "
+                          "address", w->name, host);
+            *addr = rt->addr;
+            rv = APR_SUCCESS;
+        }
+    }
+    rt_unlock(rt);
+    return rv;
+}
+
+/* -- connect --------------------------------------------------------------------- */
+
+static apr_status_t set_socket_options(prx_conn *c, request_rec *r,
+                                       apr_socket_t *sock, int tcp)
+{
+    prx_worker *w = c->worker;
+    prx_server_conf *sc = prx_server_conf_get(r->server);
+
+    if (!tcp) {
+        return APR_SUCCESS;
+    }
+    apr_socket_opt_set(sock, APR_TCP_NODELAY, 1);
+    if (w->p.recv_buffer_size > 0) {
+        apr_status_t rv = apr_socket_opt_set(sock, APR_SO_RCVBUF,
+                                             w->p.recv_buffer_size);
+        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, PRXLOGNO(00012)
+                          "%s: setting SO_RCVBUF to %d failed", w->name,
+                          w->p.recv_buffer_size);
+        }
+    }
+    if (w->p.keepalive) {
+        apr_socket_opt_set(sock, APR_SO_KEEPALIVE, 1);
+    }
+    if (sc->source_address) {
+        apr_status_t rv = apr_socket_bind(sock, sc->source_address);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, PRXLOGNO(00013)
+                          "%s: binding to ProxySourceAddress %pI failed; "
+                          "connecting unbound", w->name, sc->source_address);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t connect_one(prx_conn *c, request_rec *r,
+                                apr_sockaddr_t *sa, int tcp)
+{
+    apr_socket_t *sock;
+    apr_status_t rv;
+
+    rv = apr_socket_create(&sock, sa->family, SOCK_STREAM,
+                           tcp ? APR_PROTO_TCP : 0, c->pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    set_socket_options(c, r, sock, tcp);
+    apr_socket_timeout_set(sock, prx_worker_connect_timeout(c->worker, r));
+    rv = apr_socket_connect(sock, sa);
+    if (rv != APR_SUCCESS) {
+        apr_socket_close(sock);
+        return rv;
+    }
+    c->io_timeout = prx_worker_timeout(c->worker, r);
+    apr_socket_timeout_set(sock, c->io_timeout);
+    c->nonblock = 0;
+    c->sock = sock;
+    c->addr = sa;
+    return APR_SUCCESS;
+}
+
+static const char *conn_uds_path(prx_conn *c, request_rec *r)
+{
+    prx_req *pr;
+
+    if (c->worker->uds_path) {
+        return c->worker->uds_path;
+    }
+    pr = prx_req_get(r);
+    return pr ? pr->uds_path : NULL;
+}
+
+PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
+                                           const char *host, apr_port_t port,
+                                           prx_fail *fail)
+{
+    prx_worker *w = c->worker;
+    const char *uds = conn_uds_path(c, r);
+    apr_sockaddr_t *addr, *sa;
+    apr_status_t rv = APR_EGENERAL;
+
+    *fail = PRX_FAIL_NONE;
+    if (c->sock) {
+        return APR_SUCCESS;
+    }
+    c->hostname = apr_pstrdup(c->pool, host);
+    c->port = port;
+    if (uds) {
+        rv = apr_sockaddr_info_get(&addr, uds, APR_UNIX, 0, 0, c->pool);
+        if (rv == APR_SUCCESS) {
+            rv = connect_one(c, r, addr, 0);
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00014)
+                          "%s: connect to unix socket %s failed", w->name,
+                          uds);
+        }
+    }
+    else {
+        rv = resolve(c, r, host, port, &addr);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00015)
+                          "%s: DNS lookup failure for: %s", w->name, host);
+            *fail = PRX_FAIL_DNS;
+            return rv;
+        }
+        for (sa = addr; sa; sa = sa->next) {
+            rv = connect_one(c, r, sa, 1);
+            if (rv == APR_SUCCESS) {
+                break;
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00016)
+                          "%s: connect to %s:%u (%pI) failed", w->name, host,
+                          port, addr);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        *fail = PRX_FAIL_CONNECT;
+        prx_worker_set_error(w, r->server);
+        return rv;
+    }
+    if (apr_atomic_read32(&w->s->status) & PRX_WS_IN_ERROR) {
+        /* it answers again: back in service for every child */
+        apr_uint32_t old;
+        do {
+            old = apr_atomic_read32(&w->s->status);
+        } while (apr_atomic_cas32(&w->s->status, old & ~PRX_WS_IN_ERROR, old)
+                 != old);
+        w->s->retries = 0;
+    }
+    return APR_SUCCESS;
+}
+
+/* -- I/O -------------------------------------------------------------------------- */
+
+PRX_DECLARE(apr_status_t) prx_conn_read(prx_conn *c, char *buf,
+                                        apr_size_t *len, int block)
+{
+    apr_status_t rv;
+
+    if (!block != c->nonblock) {
+        apr_socket_timeout_set(c->sock, block ? c->io_timeout : 0);
+        c->nonblock = !block;
+    }
+    rv = apr_socket_recv(c->sock, buf, len);
+    if (*len > 0) {
+        apr_atomic_add64(&c->worker->s->bytes_read, *len);
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = APR_EOF;
+    }
+    return rv;
+}
+
+PRX_DECLARE(apr_status_t) prx_conn_write(prx_conn *c, struct iovec *vec,
+                                         int nvec)
+{
+    apr_uint64_t total = 0;
+
+    if (c->nonblock) {
+        apr_socket_timeout_set(c->sock, c->io_timeout);
+        c->nonblock = 0;
+    }
+    while (nvec > 0) {
+        apr_size_t n = 0;
+        apr_status_t rv = apr_socket_sendv(c->sock, vec, nvec, &n);
+
+        total += n;
+        if (rv != APR_SUCCESS) {
+            apr_atomic_add64(&c->worker->s->bytes_written, total);
+            return rv;
+        }
+        /* skip what was written; a partial vector is advanced in place */
+        while (nvec > 0 && n >= vec->iov_len) {
+            n -= vec->iov_len;
+            vec++;
+            nvec--;
+        }
+        if (nvec > 0 && n > 0) {
+            vec->iov_base = (char *)vec->iov_base + n;
+            vec->iov_len -= n;
+        }
+    }
+    apr_atomic_add64(&c->worker->s->bytes_written, total);
+    return APR_SUCCESS;
+}

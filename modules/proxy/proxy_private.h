@@ -1,0 +1,143 @@
+/*
+ * proxy_private.h -- what the files of the core (mod_proxy.so) share with
+ * each other and nobody else: the module record, internal types and the
+ * helpers one file offers another. All of it is hidden from other modules
+ * (the build uses -fvisibility=hidden); the public API is prx_core.h.
+ */
+#ifndef PRX_PROXY_PRIVATE_H
+#define PRX_PROXY_PRIVATE_H
+
+#include "prx_core.h"
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_cond.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+extern module AP_MODULE_DECLARE_DATA proxy_module;
+
+#ifdef APLOG_USE_MODULE
+APLOG_USE_MODULE(proxy);
+#endif
+
+#define PRX_HANDLER_NAME "proxy-server"
+#define PRX_FILENAME_PREFIX "proxy:"
+#define PRX_FILENAME_PREFIX_LEN 6
+
+/* Limits of the spec (core.md §3.1, §8.1). */
+#define PRX_WORKER_NAME_MAX 384
+#define PRX_HOSTNAME_MAX    256
+#define PRX_UDS_PATH_MAX    96
+#define PRX_PREGSUB_MAX     (64 * 1024)
+
+/* Request notes the spec makes visible (core.md §14). */
+#define PRX_NOTE_NOCANON  "proxy-nocanon"
+#define PRX_NOTE_NOQUERY  "proxy-noquery"
+#define PRX_NOTE_NOENCODE "proxy-noencode"
+#define PRX_NOTE_UDS      "uds_path"
+
+/* -- proxy_config.c -------------------------------------------------------- */
+
+extern const command_rec prx_cmds[];
+void *config_server_create(apr_pool_t *p, server_rec *s);
+void *config_server_merge(apr_pool_t *p, void *basev, void *addv);
+void *config_dir_create(apr_pool_t *p, char *dir);
+void *config_dir_merge(apr_pool_t *p, void *basev, void *addv);
+
+/* -- proxy_params.c ------------------------------------------------------- */
+
+/** Defaults of a new worker, copying the server's ProxyTimeout etc. */
+void params_init(prx_worker_params *wp, const prx_server_conf *sc);
+
+/**
+ * Apply one worker parameter `key`=`val` to `w`.
+ * @return NULL, or an error message (from `p`) naming the parameter, the
+ *         value and what is allowed.
+ */
+const char *params_set_worker(apr_pool_t *p, prx_worker *w, const char *key,
+                              const char *val);
+
+/** Turn the `status=` flag string into set/clear masks. */
+const char *params_parse_status(const char *val, unsigned int *set,
+                                unsigned int *clear);
+
+/* -- proxy_worker.c ------------------------------------------------------- */
+
+/**
+ * Split a worker URL into its normalised name and parts.
+ * @param url   "[unix:/path|]scheme://host[:port][/path]"
+ * @return NULL or an error message.
+ */
+const char *worker_parse_url(apr_pool_t *p, const char *url,
+                             const char **name, const char **scheme,
+                             const char **host, apr_port_t *port,
+                             const char **uds_path);
+
+/** Sharing lookup at configuration time (spec core.md §8.2). */
+prx_worker *worker_lookup_config(apr_array_header_t *workers,
+                                 const char *name);
+
+/** Create a worker for `url` in `sc` (not yet in any list). */
+const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
+                          const char *url, int is_pattern,
+                          prx_worker **out);
+
+/** Child init: per-child runtime of every worker of every server. */
+void worker_child_init(apr_pool_t *pchild, server_rec *s);
+
+/** Post config: resolve defaults once the configuration is complete. */
+int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+/* -- proxy_connpool.c ----------------------------------------------------- */
+
+/** Per-child runtime of a worker: its connection pool and DNS cache. */
+struct prx_worker_rt {
+    apr_pool_t *pool;             /* tagged "prx_worker_rt" */
+    apr_thread_mutex_t *mutex;    /* guards everything below; NULL if
+                                     the MPM runs one thread per child */
+    apr_thread_cond_t *cond;      /* waiters for a free slot (acquire) */
+    prx_conn **idle;              /* stack of idle connected conns */
+    int nidle;
+    int cap;                      /* size of `idle` = max */
+    int in_use;                   /* handed out right now */
+    int max;
+    apr_sockaddr_t *addr;         /* cached resolution, or NULL */
+    apr_time_t addr_expiry;       /* 0 = never */
+    apr_port_t addr_port;
+    const char *addr_host;
+};
+
+void connpool_init_worker(prx_worker *w, apr_pool_t *pchild, int threads);
+
+/* -- proxy_route.c -------------------------------------------------------- */
+
+int route_pre_translate(request_rec *r);
+int route_translate(request_rec *r);
+int route_map_to_storage(request_rec *r);
+int route_fixups(request_rec *r);
+
+/** Interpolate ${VAR} from r->subprocess_env into `s` (core.md §3.8). */
+const char *route_interpolate(request_rec *r, const char *s);
+
+/** Create or fetch the per-request state of `r`. */
+prx_req *route_req_make(request_rec *r);
+
+/* -- proxy_reverse.c ------------------------------------------------------ */
+
+/** Fixups: per-request interpolated copies of the reverse tables. */
+void reverse_prepare(request_rec *r, prx_req *pr, prx_dir_conf *d);
+
+/* -- proxy_headers.c ------------------------------------------------------ */
+
+/** Handler-time Max-Forwards / TRACE / OPTIONS processing (http.md §3.6).
+ *  @return DECLINED to go on proxying, else the final status. */
+int headers_max_forwards_check(request_rec *r);
+
+/* -- mod_proxy.c ---------------------------------------------------------- */
+
+/** The worker used when a request's backend URL has no configured one. */
+extern prx_worker *prx_generic_reverse;
+
+#endif /* PRX_PROXY_PRIVATE_H */
