@@ -90,10 +90,9 @@ static int attempt(request_rec *r, prx_worker *w, prx_server_conf *sc,
     apr_atomic_dec32(&w->s->busy);
     if (rv == DECLINED) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00051)
-                      "no protocol handler was valid for the URL %s (scheme "
-                      "'%s'); if you are using a DSO version of mod_proxy, "
-                      "make sure the proxy submodules are included in the "
-                      "configuration using LoadModule", r->uri, scheme);
+                      "no scheme module accepted %s (scheme '%s'): is "
+                      "mod_proxy_%s loaded (LoadModule, after mod_proxy)?",
+                      url, scheme, scheme);
         return prx_error(r, HTTP_INTERNAL_SERVER_ERROR,
                          "no protocol handler for this URL scheme");
     }
@@ -178,7 +177,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(proxy_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-PRX_EXPORT AP_DECLARE_MODULE(proxy) = {
+PRX_EXPORT module AP_MODULE_DECLARE_DATA proxy_module = {
     STANDARD20_MODULE_STUFF,
     config_dir_create,
     config_dir_merge,
