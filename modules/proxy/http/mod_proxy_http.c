@@ -1,0 +1,276 @@
+/*
+ * mod_proxy_http.c -- proxy_http_module: the HTTP/1.1 (and 1.0) scheme of
+ * our mod_proxy core. This file holds the module record, the hooks and the
+ * flow of one attempt: check the URL, choose the body strategy, get a
+ * connection, send the request, read and relay the response, and retry
+ * once on a fresh connection when a pooled one turns out to be stale. The
+ * request half is in http_request.c, the response half in http_response.c.
+ */
+
+#include "http_private.h"
+
+#include <http_core.h>
+
+static int http_canon(request_rec *r, char *url)
+{
+    static const struct {
+        const char *name;
+        apr_size_t len;
+        apr_port_t port;
+    } schemes[] = {
+        { "http", 4, 80 }, { "https", 5, 443 }, { "ws", 2, 80 },
+        { "wss", 3, 443 }
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncasecmp(url, schemes[i].name, schemes[i].len) == 0
+            && url[schemes[i].len] == ':') {
+            return prx_canon_http(r, apr_pstrmemdup(r->pool, url,
+                                                    schemes[i].len),
+                                  url + schemes[i].len + 1, schemes[i].port);
+        }
+    }
+    return DECLINED;
+}
+
+/*
+ * Which URLs this module takes: http://, ws:// (sent as plain http, no
+ * Upgrade yet), ftp:// only through a ProxyRemote HTTP proxy. https:// and
+ * wss:// need outgoing TLS, which the core does not offer yet: declined.
+ */
+static int handles(request_rec *r, const char *url, const char *proxyname)
+{
+    if (strncasecmp(url, "http:", 5) == 0 || strncasecmp(url, "ws:", 3) == 0
+        || (proxyname && strncasecmp(url, "ftp:", 4) == 0)) {
+        return 1;
+    }
+    if (strncasecmp(url, "https:", 6) == 0 || strncasecmp(url, "wss:", 4) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00325)
+                      "declining %s: no outgoing TLS available", url);
+    }
+    return 0;
+}
+
+/* spec http.md §2.2: the URL is parsed again at connection time. */
+static int parse_url(http_ctx *x)
+{
+    request_rec *r = x->r;
+
+    if (apr_uri_parse(r->pool, x->url, &x->uri) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00326)
+                      "URI cannot be parsed: %s", x->url);
+        return prx_error(r, HTTP_BAD_REQUEST, "URI cannot be parsed");
+    }
+    if (!x->uri.hostname || !*x->uri.hostname) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00327)
+                      "URI has no hostname: %s", x->url);
+        return prx_error(r, HTTP_BAD_REQUEST, "URI has no hostname");
+    }
+    if (!x->uri.port) {
+        x->uri.port = prx_default_port(x->uri.scheme);
+    }
+    return OK;
+}
+
+/* spec http.md §10.2: when the connection must not be reused afterwards. */
+static int must_close(http_ctx *x)
+{
+    request_rec *r = x->r;
+
+    return apr_table_get(r->subprocess_env, "proxy-nokeepalive") != NULL
+           || x->force10 || x->worker->is_generic
+           || x->worker->p.disablereuse || (r->main && !r->kept_body);
+}
+
+/* Acquire and connect. @return OK or the status (logged). */
+static int connect_backend(http_ctx *x, int fresh)
+{
+    request_rec *r = x->r;
+    const char *host = x->proxyname ? x->proxyname : x->uri.hostname;
+    apr_port_t port = x->proxyname ? x->proxyport : x->uri.port;
+    http_conn_buf *cb;
+    prx_fail fail = PRX_FAIL_CONNECT;
+    apr_status_t rv;
+    int st;
+
+    rv = prx_conn_acquire(x->worker, r, fresh, &x->c);
+    if (rv != APR_SUCCESS) {
+        x->c = NULL;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00328)
+                      "%s: no backend connection available",
+                      x->worker->name);
+        return prx_error(r, HTTP_SERVICE_UNAVAILABLE,
+                         "No backend connection available");
+    }
+    if (x->close) {
+        x->c->close = 1;
+    }
+    rv = prx_conn_connect(x->c, r, host, port, &fail);
+    if (rv != APR_SUCCESS) {
+        st = prx_fail_status(fail);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00329)
+                      "%s: %s %s:%d", x->worker->name,
+                      fail == PRX_FAIL_DNS ? "DNS lookup failure for"
+                                           : "cannot connect to", host,
+                      (int)port);
+        x->c->close = 1;
+        prx_conn_release(x->c);
+        x->c = NULL;
+        return prx_error(r, st ? st : HTTP_SERVICE_UNAVAILABLE,
+                         apr_pstrcat(r->pool, fail == PRX_FAIL_DNS
+                                     ? "DNS lookup failure for: "
+                                     : "failed to make connection to "
+                                       "backend: ", host, NULL));
+    }
+    /* the read buffer lives with the connection: one allocation per
+     * socket, not per request */
+    cb = x->c->scheme_data;
+    if (!cb) {
+        cb = apr_palloc(x->c->pool, sizeof(*cb));
+        cb->size = x->worker->p.io_buffer_size;
+        if (cb->size < 512) {
+            cb->size = x->conf->io_buffer_size >= 512
+                       ? x->conf->io_buffer_size : 8192;
+        }
+        cb->buf = apr_palloc(x->c->pool, cb->size);
+        x->c->scheme_data = cb;
+    }
+    x->buf = cb->buf;
+    x->bufsize = cb->size;
+    x->rpos = x->rlen = 0;
+    return OK;
+}
+
+/* One request/response exchange on x->c. */
+static http_xchg exchange(http_ctx *x)
+{
+    apr_status_t wrv;
+    int st = http_send(x, 1, !x->expect100, &wrv);
+
+    if (st != OK) {
+        if (wrv != APR_SUCCESS && x->c->reused && http_body_replayable(x)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, wrv, x->r, PRXLOGNO(00330)
+                          "%s: pooled connection failed on write, retrying "
+                          "on a new one", x->worker->name);
+            return XCHG_STALE;
+        }
+        x->status = wrv != APR_SUCCESS
+                    ? http_write_status(x, wrv, "request") : st;
+        return XCHG_OK;
+    }
+    if (x->expect100 && x->worker->p.ping > 0 && x->c->sock) {
+        /* spec http.md §5.2: wait for the head at most `ping` */
+        apr_socket_timeout_set(x->c->sock, x->worker->p.ping);
+    }
+    return http_response(x);
+}
+
+/*
+ * Connect and exchange; a pooled connection that the peer closed before
+ * answering costs the client nothing when the request can be replayed:
+ * it is retried once on a new connection.
+ */
+static int run_attempt(http_ctx *x)
+{
+    request_rec *r = x->r;
+    const char *inp = apr_table_get(r->subprocess_env,
+                                    "proxy-initial-not-pooled");
+    int fresh = inp && r->proxyreq == PROXYREQ_REVERSE
+                && r->connection->keepalives == 0;
+    int st, tries;
+
+    if ((st = http_request_head(x)) != OK) {
+        return st;
+    }
+    for (tries = 0; ; tries++) {
+        if ((st = connect_backend(x, fresh)) != OK) {
+            return st;
+        }
+        if (exchange(x) == XCHG_OK) {
+            return x->status;
+        }
+        x->c->close = 1;
+        prx_conn_release(x->c);
+        x->c = NULL;
+        if (tries > 0) {
+            /* a fresh connection never reports stale; be safe anyway */
+            return prx_error(r, HTTP_BAD_GATEWAY,
+                             "Error reading from remote server");
+        }
+        fresh = 1;
+        x->got_bytes = x->body_sent = x->interim = 0;
+    }
+}
+
+static int http_handler(request_rec *r, prx_worker *worker,
+                        prx_server_conf *conf, char *url,
+                        const char *proxyname, apr_port_t proxyport)
+{
+    http_ctx x;
+    int st;
+
+    if (!handles(r, url, proxyname)) {
+        return DECLINED;
+    }
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.worker = worker;
+    x.conf = conf;
+    x.dconf = prx_dir_conf_get(r);
+    x.url = url;
+    x.proxyname = proxyname;
+    x.proxyport = proxyport;
+    x.force10 = apr_table_get(r->subprocess_env,
+                              "force-proxy-request-1.0") != NULL;
+    if ((st = parse_url(&x)) != OK) {
+        return st;
+    }
+    if ((st = http_body_prepare(&x)) != OK) {
+        return st;
+    }
+    x.close = must_close(&x);
+    st = run_attempt(&x);
+    if (x.c) {
+        /* spec http.md §10.4: any non-OK result closes the connection */
+        if (st != OK) {
+            x.c->close = 1;
+        }
+        prx_conn_release(x.c);
+    }
+    return st;
+}
+
+static int http_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    if (!ap_find_linked_module("mod_proxy.c")) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PRXLOGNO(00331)
+                     "mod_proxy_http needs mod_proxy: load mod_proxy.so "
+                     "first");
+        return !OK;
+    }
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* spec http.md §1: mod_proxy_wstunnel's handler runs before ours */
+    static const char *const before_us[] = { "mod_proxy_wstunnel.c", NULL };
+
+    prx_hook_scheme_handler(http_handler, before_us, NULL, APR_HOOK_FIRST);
+    prx_hook_canon_handler(http_canon, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_post_config(http_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* not AP_DECLARE_MODULE: http_private.h already says APLOG_USE_MODULE */
+module AP_MODULE_DECLARE_DATA proxy_http_module = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                       /* per-directory config creator */
+    NULL,                       /* dir config merger */
+    NULL,                       /* server config creator */
+    NULL,                       /* server config merger */
+    NULL,                       /* command table: no directives of its own */
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};
