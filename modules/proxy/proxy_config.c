@@ -688,6 +688,16 @@ static const char *set_max_forwards(cmd_parms *cmd, void *dconf,
 /* -- the table ---------------------------------------------------------------------- */
 
 const command_rec prx_cmds[] = {
+    AP_INIT_RAW_ARGS("<Proxy", sections_set_proxy_section, NULL, RSRC_CONF,
+                     "a section for backend URLs matching a wildcard URL "
+                     "(or a plain URL prefix)"),
+    AP_INIT_RAW_ARGS("<ProxyMatch", sections_set_proxy_section, (void *)1,
+                     RSRC_CONF,
+                     "a section for backend URLs matching a regex"),
+    AP_INIT_RAW_ARGS("ProxySet", sections_set_proxy_set, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "a worker URL (outside <Proxy>) and key=value worker "
+                     "parameters"),
     AP_INIT_RAW_ARGS("ProxyPass", set_proxy_pass, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "a virtual path and a URL (or '!'), then key=value "
@@ -745,5 +755,5 @@ const command_rec prx_cmds[] = {
     AP_INIT_TAKE1("ProxyMaxForwards", set_max_forwards, NULL, RSRC_CONF,
                   "Max-Forwards value to add when the client sent none "
                   "(-1: add none)"),
-    { NULL }
+    { NULL, { NULL }, NULL, 0, 0, NULL }
 };

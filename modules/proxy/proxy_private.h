@@ -111,6 +111,15 @@ struct prx_worker_rt {
 
 void connpool_init_worker(prx_worker *w, apr_pool_t *pchild, int threads);
 
+/* -- proxy_sections.c ----------------------------------------------------- */
+
+const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
+                                       const char *arg);
+const char *sections_set_proxy_set(cmd_parms *cmd, void *dconf,
+                                   const char *args);
+/** map_to_storage: merge the <Proxy> sections matching `r`'s URL. */
+void sections_apply(request_rec *r);
+
 /* -- proxy_route.c -------------------------------------------------------- */
 
 int route_pre_translate(request_rec *r);

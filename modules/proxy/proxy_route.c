@@ -352,7 +352,9 @@ int route_map_to_storage(request_rec *r)
     if (!is_claimed(r)) {
         return DECLINED;
     }
-    /* a backend URL is no file: skip the <Directory>/<Files> walk */
+    /* a backend URL is no file: no <Directory>/<Files> walk, but the
+     * <Proxy> sections (the core re-runs <Location> on top) */
+    sections_apply(r);
     return OK;
 }
 
