@@ -264,7 +264,7 @@ static void register_hooks(apr_pool_t *p)
 }
 
 /* not AP_DECLARE_MODULE: http_private.h already says APLOG_USE_MODULE */
-module AP_MODULE_DECLARE_DATA proxy_http_module = {
+PRX_EXPORT module AP_MODULE_DECLARE_DATA proxy_http_module = {
     STANDARD20_MODULE_STUFF,
     NULL,                       /* per-directory config creator */
     NULL,                       /* dir config merger */
