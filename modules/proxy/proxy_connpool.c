@@ -375,7 +375,7 @@ PRX_DECLARE(apr_status_t) prx_conn_read(prx_conn *c, char *buf,
 {
     apr_status_t rv;
 
-    if (!block != c->nonblock) {
+    if ((block ? 0 : 1) != c->nonblock) {
         apr_socket_timeout_set(c->sock, block ? c->io_timeout : 0);
         c->nonblock = !block;
     }
