@@ -4,9 +4,10 @@
 # order, body length/sha1/body, connection id and the request's number on
 # that connection), so a test can assert on what the proxy sent.
 #
-# Per-request behaviour is chosen by the request: query parameters
-# `echo.<key>=<value>` or request headers `X-Echo-<Key>: <value>` (headers
-# win; `--set key=value` on the command line gives server-wide defaults):
+# Per-request behaviour is chosen by the request: request headers
+# `X-Echo-<Key>: <value>`, else query parameters `echo.<key>=<value>`,
+# else a `--route PATH=QUERY` whose PATH prefixes the request path, else
+# `--set key=value` server-wide defaults:
 #   status=N          final status (default 200); reason=TEXT its phrase
 #   header=N: V       add a response header line verbatim (repeatable;
 #                     "{self}" in V becomes this backend's 127.0.0.1:port)

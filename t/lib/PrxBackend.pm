@@ -13,6 +13,9 @@ package PrxBackend;
 #   --parent-pid P    exit when process P is gone
 #   --idle-timeout S  close a connection idle for S seconds (default 30)
 #   --set K=V         default for a per-request parameter (repeatable)
+#   --route P=QUERY   parameters for requests whose path starts with P,
+#                     written as a query ("status=302&header=Location: /x";
+#                     repeatable, the longest matching P wins)
 #   --log F           stderr goes to F
 # Readiness is also printed on stdout as "READY <port>", after which stdout
 # is closed, so a parent reading a pipe knows exactly when to connect.
@@ -47,6 +50,7 @@ sub new {
         port         => 0,
         idle_timeout => 30,
         set          => [],
+        route        => [],
     }, $class;
     my @argv = @{ $a{argv} || [] };
     GetOptionsFromArray(\@argv,
@@ -56,6 +60,7 @@ sub new {
         'parent-pid=i'   => \$self->{parent_pid},
         'idle-timeout=f' => \$self->{idle_timeout},
         'set=s@'         => $self->{set},
+        'route=s@'       => $self->{route},
         'log=s'          => \$self->{log},
         %{ $a{options} || {} },
     ) or die "$a{name}: bad command line\n";
@@ -65,6 +70,10 @@ sub new {
         my ($k, $v) = split /=/, $kv, 2;
         push @{ $self->{defaults}{lc $k} }, $v // '';
     }
+    $self->{routes} = [
+        sort { length $b->[0] <=> length $a->[0] }
+        map { [ split /=/, $_, 2 ] } @{ $self->{route} }
+    ];
     return $self;
 }
 
@@ -152,29 +161,43 @@ sub parent_alive {
     return kill(0, $p) || $!{EPERM};
 }
 
-# Per-request parameters: `--set k=v` defaults, then query `<prefix>.k=v`,
-# then request headers `X-<Prefix>-K: v`; a later source replaces an
-# earlier one key by key. Values are lists (header=, trailer= repeat).
+# Per-request parameters: `--set k=v` defaults, then the longest matching
+# `--route`, then query `<prefix>.k=v`, then request headers
+# `X-<Prefix>-K: v`; a later source replaces an earlier one key by key.
+# Values are lists (header=, trailer= repeat).
 sub params {
     my ($self, $req, $prefix) = @_;
     my %p = %{ $self->{defaults} };
-    my %q;
-    if ($req->{target} =~ /\?(.*)\z/s) {
-        for my $pair (split /&/, $1) {
-            my ($k, $v) = split /=/, $pair, 2;
-            next unless defined $k && $k =~ s/^\Q$prefix\E\.//i;
-            push @{ $q{lc $k} }, uri_unescape($v // '');
-        }
+    my ($path, $query) = split /\?/, $req->{target}, 2;
+    for my $r (@{ $self->{routes} }) {
+        next unless index($path, $r->[0]) == 0;
+        my $q = parse_query($r->[1] // '', '');
+        @p{ keys %$q } = values %$q;
+        last;
     }
+    my $q = parse_query($query // '', "$prefix.");
+    @p{ keys %$q } = values %$q;
     my %h;
     for my $hv (@{ $req->{headers} }) {
         my ($n, $v) = @$hv;
         next unless $n =~ /^X-\Q$prefix\E-(.+)\z/i;
         push @{ $h{lc $1} }, $v;
     }
-    @p{ keys %q } = values %q;
     @p{ keys %h } = values %h;
     return \%p;
+}
+
+# { key => [values] } of the `k=v&...` pairs of `query` whose key starts
+# with `prefix` (stripped).
+sub parse_query {
+    my ($query, $prefix) = @_;
+    my %q;
+    for my $pair (split /&/, $query) {
+        my ($k, $v) = split /=/, $pair, 2;
+        next unless defined $k && $k =~ s/^\Q$prefix\E//i;
+        push @{ $q{lc $k} }, uri_unescape($v // '');
+    }
+    return \%q;
 }
 
 # The single value of parameter `k` (the last one given), or `default`.
