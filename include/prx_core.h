@@ -400,6 +400,10 @@ PRX_DECLARE(apr_status_t) prx_conn_read(prx_conn *c, char *buf,
 PRX_DECLARE(apr_status_t) prx_conn_write(prx_conn *c, struct iovec *vec,
                                          int nvec);
 
+/** Change the I/O timeout of connected `c` (e.g. to `ping` while waiting
+ *  for 100-continue, and back). Later blocking reads and writes use it. */
+PRX_DECLARE(void) prx_conn_timeout_set(prx_conn *c, apr_interval_time_t t);
+
 /** @return non-zero when the peer of an idle connection closed it or sent
  *  unexpected data (it must not be reused). Never blocks. */
 PRX_DECLARE(int) prx_conn_is_stale(prx_conn *c);

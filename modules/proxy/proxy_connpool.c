@@ -370,6 +370,15 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
 
 /* -- I/O -------------------------------------------------------------------------- */
 
+PRX_DECLARE(void) prx_conn_timeout_set(prx_conn *c, apr_interval_time_t t)
+{
+    c->io_timeout = t;
+    if (c->sock) {
+        apr_socket_timeout_set(c->sock, t);
+        c->nonblock = 0;
+    }
+}
+
 PRX_DECLARE(apr_status_t) prx_conn_read(prx_conn *c, char *buf,
                                         apr_size_t *len, int block)
 {
