@@ -153,7 +153,12 @@ static int proxy_handler(request_rec *r)
 static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
-    return worker_post_config(pconf, ptemp, s);
+    int rv = worker_post_config(pconf, ptemp, s);
+
+    if (rv != OK) {
+        return rv;
+    }
+    return shm_workers_post_config(pconf, s);
 }
 
 static void proxy_child_init(apr_pool_t *pchild, server_rec *s)

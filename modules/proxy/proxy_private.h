@@ -90,6 +90,12 @@ void worker_child_init(apr_pool_t *pchild, server_rec *s);
 /** Post config: resolve defaults once the configuration is complete. */
 int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
+/* -- proxy_shm.c ------------------------------------------------------------ */
+
+/** Post config, after worker_post_config(): move every worker's shared
+ *  state into one anonymous shared memory segment. */
+int shm_workers_post_config(apr_pool_t *pconf, server_rec *s);
+
 /* -- proxy_connpool.c ----------------------------------------------------- */
 
 /** Per-child runtime of a worker: its connection pool and DNS cache. */

@@ -321,11 +321,13 @@ static void worker_finish(server_rec *s, prx_worker *w)
     if (w->p.address_ttl == 0) {
         w->p.disablereuse = 1;
     }
-    w->s->status |= w->p.status_set;
-    w->s->status &= ~w->p.status_clear;
+    /* spec core.md §8.6: workers outside balancers ignore errors, unless
+     * the configuration clears I explicitly (status=-I) */
     if (!w->balancer) {
         w->s->status |= PRX_WS_IGNORE_ERRORS;
     }
+    w->s->status |= w->p.status_set | PRX_WS_INITIALIZED;
+    w->s->status &= ~w->p.status_clear;
 }
 
 int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
@@ -338,7 +340,8 @@ int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     prx_generic_reverse->hostname = "";
     prx_generic_reverse->is_generic = 1;
     prx_generic_reverse->p.disablereuse = 1;
-    prx_generic_reverse->s->status = PRX_WS_GENERIC | PRX_WS_IGNORE_ERRORS;
+    prx_generic_reverse->s->status = PRX_WS_GENERIC | PRX_WS_IGNORE_ERRORS
+                                     | PRX_WS_INITIALIZED;
 
     for (vs = s; vs; vs = vs->next) {
         prx_server_conf *sc = prx_server_conf_get(vs);
@@ -370,8 +373,6 @@ void worker_child_init(apr_pool_t *pchild, server_rec *s)
             prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
             if (!w->rt) {
                 connpool_init_worker(w, pchild, threads);
-                apr_atomic_set32(&w->s->status,
-                                 w->s->status | PRX_WS_INITIALIZED);
             }
         }
     }
