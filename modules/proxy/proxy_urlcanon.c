@@ -235,7 +235,7 @@ int prx_urlcanon_netloc(apr_pool_t *p, const char **url, char **host,
     apr_size_t hlen, i;
     char *h;
 
-    if (s[0] != '/' || s[1] != '/') {
+    if (s == NULL || s[0] != '/' || s[1] != '/') {
         return CANON_BAD_REQUEST;
     }
     s += 2;
@@ -371,6 +371,9 @@ int prx_urlcanon_path(apr_pool_t *p, const char *path, prx_canon_mode mode,
 {
     int rv;
 
+    if (path == NULL) {
+        path = "";
+    }
     switch (mode) {
     case PRX_CANON_ENCODE:
         return encode_path(p, path, 0, out);

@@ -34,7 +34,8 @@ typedef enum {
     /** mapping=encoded|servlet (proxy-noencode): the path is already
      *  encoded, used as is; control characters or space -> 403. */
     PRX_CANON_ENCODED,
-    /** forward proxy: the path (with its query) is never modified. */
+    /** forward proxy: the path (with its query) is never modified;
+     *  control characters or space -> 403 (it is used raw). */
     PRX_CANON_FORWARD
 } prx_canon_mode;
 
@@ -43,7 +44,7 @@ typedef enum {
  * @param p        pool for the results
  * @param url      in: text after "scheme:", must start with "//";
  *                 out: advanced to the first character after the netloc
- *                 (the path, '?', or end of string)
+ *                 (the path, '?', or end of string); untouched on error
  * @param host     out: host, lower-cased, without brackets for IPv6
  * @param port     out: port; `def_port` when none was given
  * @param def_port the scheme's default port
@@ -51,7 +52,12 @@ typedef enum {
  *         characters outside [A-Za-z0-9.-_] in a name, an IPv6 literal
  *         that is not valid or carries a zone id, a port that is not
  *         1..65535 digits-only, a bad %-escape in the user info. User info
- *         (`user[:pass]@`, split at the last '@') is validated then dropped.
+ *         (`user[:pass]@`, split at the last '@') is validated (no space
+ *         or control character, valid escapes) then dropped. An empty port
+ *         ("host:") means `def_port`. A name whose last label is numeric
+ *         (all digits, or 0x + hex digits) must be a dotted-quad IPv4
+ *         address without leading zeros ("10.1", "0x7f000001",
+ *         "010.0.0.1" are 400: resolvers read them in different ways).
  */
 int prx_urlcanon_netloc(apr_pool_t *p, const char **url, char **host,
                         apr_port_t *port, apr_port_t def_port);
@@ -60,8 +66,9 @@ int prx_urlcanon_netloc(apr_pool_t *p, const char **url, char **host,
  * Re-encode or check `path` according to `mode`.
  * @param out  set to the result, allocated from `p` (may be `path` itself
  *             when nothing changes)
- * @return 0, 400 (bad escape in ENCODE_KEEP_ESCAPES) or 403 (control
- *         character or space in RAW/ENCODED).
+ * @return 0, 400 (bad escape in ENCODE_KEEP_ESCAPES, unknown mode) or 403
+ *         (control character or space in RAW/ENCODED/FORWARD). A NULL
+ *         `path` is taken as "".
  */
 int prx_urlcanon_path(apr_pool_t *p, const char *path, prx_canon_mode mode,
                       char **out);
@@ -73,7 +80,8 @@ int prx_urlcanon_check_ctl(const char *s);
 /**
  * Canonicalise a whole HTTP-family backend URL.
  * @param p        pool for the result
- * @param scheme   "http", "https", "ws" or "wss" (any case; output lower)
+ * @param scheme   "http", "https", "ws" or "wss" (any case; output lower;
+ *                 anything else is 400)
  * @param rest     text after "scheme:" (starts with "//")
  * @param def_port default port of the scheme
  * @param mode     path treatment, see prx_canon_mode
@@ -81,8 +89,9 @@ int prx_urlcanon_check_ctl(const char *s);
  *                 for every mode but RAW and FORWARD, or NULL; checked
  *                 with prx_urlcanon_check_ctl()
  * @param out      "scheme://host[:port]/path[?query]": port only when it
- *                 differs from `def_port`, IPv6 host re-bracketed, empty
- *                 path becomes "/"
+ *                 differs from `def_port`, IPv6 host re-bracketed, a "/"
+ *                 put before a path that does not start with one (so an
+ *                 empty path becomes "/")
  * @return 0, 400 or 403 as for the functions above.
  */
 int prx_urlcanon_http(apr_pool_t *p, const char *scheme, const char *rest,

@@ -251,6 +251,10 @@ static void test_netloc(apr_pool_t *p)
     rv = prx_urlcanon_netloc(p, &url, &host, &port, 80);
     CHECK(rv == 400 && strcmp(url, "//bad host/") == 0 && host == NULL,
           "netloc: failure leaves the outputs alone");
+
+    url = NULL;
+    CHECK(prx_urlcanon_netloc(p, &url, &host, &port, 80) == 400,
+          "netloc: NULL url");
 }
 
 static void test_path(apr_pool_t *p)
@@ -274,6 +278,8 @@ static void test_path(apr_pool_t *p)
           "path: FORWARD space");
     CHECK(prx_urlcanon_path(p, "/x", (prx_canon_mode)42, &out) == 400,
           "path: unknown mode");
+    CHECK(prx_urlcanon_path(p, NULL, ENC, &out) == 0 && *out == '\0',
+          "path: NULL is empty");
 }
 
 static void test_ctl(void)

@@ -76,7 +76,8 @@ typedef struct {
     int major, minor;             /**< HTTP version of the status line */
     int status;                   /**< 100..999 */
     const char *reason;           /**< reason phrase, may be "" */
-    const char *status_line;      /**< "nnn reason" as httpd wants it */
+    const char *status_line;      /**< "nnn reason" as httpd wants it, or
+                                       "nnn" when the reason is empty */
     apr_array_header_t *fields;   /**< of prx_http_field, in wire order */
     int warnings;                 /**< PRX_HPW_* bits */
     const char *warn_line;        /**< first line a warning was about */
@@ -108,21 +109,31 @@ void prx_http_head_init(prx_http_head *h, apr_pool_t *pool,
 /**
  * Feed `len` bytes of `buf` to the head parser.
  * @param consumed set to the number of bytes of `buf` used; on PRX_HP_DONE
- *                 the body starts at buf + *consumed.
+ *                 the body starts at buf + *consumed (for a StartBody end,
+ *                 after body_prefix).
  * @return PRX_HP_NEED_MORE: feed more (all `len` bytes consumed);
  *         PRX_HP_DONE: head complete, see the result fields;
  *         PRX_HP_HTTP09: the response has no status line (its first
  *                 bytes are not "HTTP/"): every byte consumed so far is
  *                 body and is copied to body_prefix; the body continues at
- *                 buf + *consumed;
+ *                 buf + *consumed (the tolerated leading empty line is
+ *                 not part of it);
  *         anything else: a fatal error, the head must be rejected (502).
+ *         Once a result other than PRX_HP_NEED_MORE was returned, further
+ *         calls return it again and consume nothing.
  * Rules: lines end in CRLF or a bare LF; a bare CR anywhere, a NUL, any
  * control character other than HT in a value, a field name that is not a
  * token, whitespace before ':' and obsolete line folding (a line starting
  * with SP or HT) are PRX_HP_BAD_HEADER. The status line must be
  * "HTTP/1.d SP ddd [SP reason]" (a reason glued to the code is accepted);
- * another major version is PRX_HP_BAD_STATUS. One empty line before the
- * status line is tolerated.
+ * another major version is PRX_HP_BAD_STATUS, as is anything else that
+ * starts with "HTTP/" but is not such a line (two spaces, a fourth digit,
+ * a control character in the reason). One empty line before the status
+ * line is tolerated. A line is PRX_HP_TOO_LONG as soon as its
+ * (max_line + 1)th byte arrives. Only stored fields count against
+ * max_fields (dropped lines and stray status lines do not). A colon-less
+ * line goes to the ProxyBadHeader policy, except a stray "HTTP/d.d ddd"
+ * line which is always dropped (PRX_HPW_STRAY_STATUS).
  */
 prx_hp_status prx_http_head_parse(prx_http_head *h, const char *buf,
                                   apr_size_t len, apr_size_t *consumed);
@@ -148,15 +159,19 @@ typedef enum {
 /**
  * Decide the framing of a message from its Transfer-Encoding and
  * Content-Length field values.
- * @param te        all Transfer-Encoding values in order, or NULL/empty
- * @param cl        all Content-Length values in order, or NULL/empty
+ * @param te        all Transfer-Encoding values in order (`const char *`
+ *                  elements; a NULL element counts as ""), or NULL/empty
+ * @param cl        all Content-Length values in order (same), or NULL/empty
  * @param response  non-zero for a response (no framing = PRX_FRAME_CLOSE),
  *                  zero for a request (no framing = PRX_FRAME_NONE)
- * @param length    set to the body length for PRX_FRAME_LENGTH
+ * @param length    set to the body length for PRX_FRAME_LENGTH, to 0 for
+ *                  any other result; may be NULL
  * @return PRX_FRAME_ERROR when both headers are present, when the
  *         Content-Length values (several headers or a comma list) are not
- *         all the same valid decimal number (no sign, no overflow past
- *         2^63-1), or when the transfer codings are anything but exactly
+ *         all the same valid decimal number (digits only, surrounding
+ *         whitespace ignored, leading zeros allowed, no sign, no overflow
+ *         past 2^63-1, no empty element), or when the transfer codings are
+ *         anything but exactly
  *         one "chunked" (case-insensitive, surrounding whitespace ignored;
  *         empty list elements ignored).
  */
@@ -166,13 +181,16 @@ prx_frame_kind prx_http_framing(const apr_array_header_t *te,
 
 /** Incremental decoder of the chunked transfer coding. */
 typedef struct {
-    /** Called once per trailer field line (no terminator), may be NULL
-     *  (trailers then are validated and dropped). A non-zero return
+    /** Called once per trailer field line (no terminator; line[len] is
+     *  a NUL), already checked like prx_http_field_parse() does; may be
+     *  NULL (trailers then are validated and dropped). A non-zero return
      *  aborts decoding with PRX_HP_BAD_CHUNK. */
     int (*trailer)(void *baton, const char *line, apr_size_t len);
     void *baton;
     apr_size_t max_line;      /**< bound of a chunk-size line with extensions */
-    apr_size_t max_trailers;  /**< bound of the whole trailer section, bytes */
+    apr_size_t max_trailers;  /**< bound of the whole trailer section: the
+                                   bytes of its field lines, each counted
+                                   with a 2-byte terminator */
 
     /* private state */
     int state;
@@ -187,8 +205,12 @@ typedef struct {
 
 /**
  * Prepare `c`.
- * @param max_line      longest chunk-size line (size + extensions), >= 16
- * @param max_trailers  most bytes of trailer section accepted
+ * @param max_line      longest chunk-size line (size + extensions, no
+ *                      terminator), raised to 16 when smaller
+ * @param max_trailers  most bytes of trailer section accepted (see the
+ *                      field); a single trailer line is also bounded by
+ *                      sizeof(tline) - 1 = 1023 bytes
+ * Set `trailer` and `baton` after this call.
  */
 void prx_chunked_init(prx_chunked *c, apr_size_t max_line,
                       apr_size_t max_trailers);
@@ -197,8 +219,9 @@ void prx_chunked_init(prx_chunked *c, apr_size_t max_line,
  * Decode from `in`. Call repeatedly, advancing `in` by *consumed, until the
  * input is used up or the result is PRX_HP_DONE or an error.
  * @param consumed  bytes of `in` used by this call
- * @param data      on PRX_HP_DATA: body bytes (points into `in`)
- * @param data_len  on PRX_HP_DATA: their count (> 0)
+ * @param data      on PRX_HP_DATA: body bytes (points into `in`; the span
+ *                  ends exactly at in + *consumed), else NULL
+ * @param data_len  on PRX_HP_DATA: their count (> 0), else 0
  * @return PRX_HP_DATA: a span of body bytes is returned;
  *         PRX_HP_NEED_MORE: all input consumed, more needed;
  *         PRX_HP_DONE: last chunk and trailers read; *consumed points
@@ -207,6 +230,10 @@ void prx_chunked_init(prx_chunked *c, apr_size_t max_line,
  *         PRX_HP_BAD_CHUNK: invalid hex size (empty, sign, overflow past
  *                 2^63-1, more than 16 digits), bad extension, missing
  *                 CRLF after data, bare CR, invalid trailer line.
+ * Size line: hex digits, optional SP/HT, then extensions
+ * `;name[=token|"quoted"]` with optional SP/HT around ';' and '=', then
+ * CRLF or LF. Once a result other than PRX_HP_NEED_MORE/PRX_HP_DATA was
+ * returned, further calls return it again and consume nothing.
  */
 prx_hp_status prx_chunked_decode(prx_chunked *c, const char *in,
                                  apr_size_t in_len, apr_size_t *consumed,
