@@ -8,7 +8,10 @@ package PrxBackend;
 #
 # Common command line (scripts add their own options):
 #   --port N          listen on N (0, the default, picks a free port)
+#   --unix PATH       listen on the unix socket PATH instead of TCP (an old
+#                     socket file there is removed; READY reports port 0)
 #   --ready-file F    once listening, write the port to F (atomically)
+#   --pid-file F      write the server's pid (a process group leader) to F
 #   --record F        append one JSON line per request to F
 #   --parent-pid P    exit when process P is gone
 #   --idle-timeout S  close a connection idle for S seconds (default 30)
@@ -55,7 +58,9 @@ sub new {
     my @argv = @{ $a{argv} || [] };
     GetOptionsFromArray(\@argv,
         'port=i'         => \$self->{port},
+        'unix=s'         => \$self->{unix},
         'ready-file=s'   => \$self->{ready_file},
+        'pid-file=s'     => \$self->{pid_file},
         'record=s'       => \$self->{record},
         'parent-pid=i'   => \$self->{parent_pid},
         'idle-timeout=f' => \$self->{idle_timeout},
@@ -98,35 +103,48 @@ sub serve {
     setpgrp(0, 0);
     $SIG{PIPE} = 'IGNORE';
 
-    my $l = IO::Socket::INET->new(
-        LocalAddr => '127.0.0.1',
-        LocalPort => $self->{port},
-        Listen    => 128,
-        ReuseAddr => 1,
-        Proto     => 'tcp',
-    ) or die "$self->{name}: listen on 127.0.0.1:$self->{port}: $!\n";
-    $self->{port} = $l->sockport;
+    my $l;
+    if (my $path = $self->{unix}) {
+        require IO::Socket::UNIX;
+        unlink $path;
+        $l = IO::Socket::UNIX->new(
+            Type   => Socket::SOCK_STREAM(),
+            Local  => $path,
+            Listen => 128,
+        ) or die "$self->{name}: listen on unix:$path: $!\n";
+        # the proxy runs as the same user, but keep it usable by others
+        chmod 0777, $path;
+        $self->{port} = 0;
+    }
+    else {
+        $l = IO::Socket::INET->new(
+            LocalAddr => '127.0.0.1',
+            LocalPort => $self->{port},
+            Listen    => 128,
+            ReuseAddr => 1,
+            Proto     => 'tcp',
+        ) or die "$self->{name}: listen on 127.0.0.1:$self->{port}: $!\n";
+        $self->{port} = $l->sockport;
+    }
     $self->{master_pid} = $$;
 
     my $stop = sub {
         $SIG{TERM} = $SIG{INT} = 'IGNORE';
         kill 'TERM', -$$;
         unlink $self->{ready_file} if $self->{ready_file};
+        unlink $self->{unix} if $self->{unix};
         POSIX::_exit(0);
     };
     $SIG{TERM} = $SIG{INT} = $stop;
     $SIG{CHLD} = sub { 1 while waitpid(-1, WNOHANG) > 0 };
 
-    if (my $f = $self->{ready_file}) {
-        open my $fh, '>', "$f.tmp" or die "$f.tmp: $!\n";
-        print $fh "$self->{port}\n";
-        close $fh;
-        rename "$f.tmp", $f or die "rename $f: $!\n";
-    }
+    write_file($self->{pid_file}, "$$\n") if $self->{pid_file};
+    write_file($self->{ready_file}, "$self->{port}\n") if $self->{ready_file};
     $| = 1;
     print STDOUT "READY $self->{port}\n";
     open STDOUT, '>', '/dev/null';
-    $self->log_line("listening on 127.0.0.1:$self->{port}");
+    $self->log_line($self->{unix} ? "listening on unix:$self->{unix}"
+                                  : "listening on 127.0.0.1:$self->{port}");
 
     my $conn_id = 0;
     while (1) {
@@ -153,6 +171,15 @@ sub serve {
         }
         close $sock;
     }
+}
+
+# Writes `text` to `file` atomically (a reader never sees it half done).
+sub write_file {
+    my ($file, $text) = @_;
+    open my $fh, '>', "$file.tmp" or die "$file.tmp: $!\n";
+    print $fh $text;
+    close $fh;
+    rename "$file.tmp", $file or die "rename $file: $!\n";
 }
 
 sub parent_alive {
@@ -272,7 +299,8 @@ sub new {
         id   => $id,
         seq  => 0,
         buf  => '',
-        peer => $sock->peerhost . ':' . $sock->peerport,
+        peer => $sock->can('peerhost') ? $sock->peerhost . ':' . $sock->peerport
+                                       : 'unix',
     }, $class;
 }
 
