@@ -127,6 +127,8 @@ static const chunk_case cases[] = {
       2, NULL, NULL },
     { "no value", S("5;a=\r\nhello\r\n0\r\n\r\n"), 0, 0, PRX_HP_BAD_CHUNK,
       4, NULL, NULL },
+    { "separator as value", S("5;a= @\r\nhello\r\n0\r\n\r\n"), 0, 0,
+      PRX_HP_BAD_CHUNK, 5, NULL, NULL },
     { "unterminated quote", S("5;a=\"x\r\nhello\r\n0\r\n\r\n"), 0, 0,
       PRX_HP_BAD_CHUNK, 6, NULL, NULL },
     { "escaped line end in quote", S("5;a=\"x\\\r\nhello\r\n0\r\n\r\n"),
