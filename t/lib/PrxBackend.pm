@@ -132,6 +132,7 @@ sub serve {
         $SIG{TERM} = $SIG{INT} = 'IGNORE';
         kill 'TERM', -$$;
         unlink $self->{ready_file} if $self->{ready_file};
+        unlink $self->{pid_file} if $self->{pid_file};
         unlink $self->{unix} if $self->{unix};
         POSIX::_exit(0);
     };
