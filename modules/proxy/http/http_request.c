@@ -365,22 +365,25 @@ int http_body_prepare(http_ctx *x)
     }
     te = apr_table_get(r->headers_in, "Transfer-Encoding");
     cl = apr_table_get(r->headers_in, "Content-Length");
-    if (te && cl) {
-        /* SECURITY: ambiguous framing is refused, never guessed at */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00306)
+    /* SECURITY: ambiguous framing is refused, never guessed at. httpd's
+     * request parser already drops Content-Length when Transfer-Encoding
+     * is present too, and marks the connection to close; that mark, set
+     * before any handler ran, is the only trace the pair leaves. */
+    if (te && (cl || r->connection->keepalive == AP_CONN_CLOSE)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PRXLOGNO(00306)
                       "client request has both Content-Length and "
                       "Transfer-Encoding, refused");
         return HTTP_BAD_REQUEST;
     }
     if (te && strcasecmp(te, "chunked") != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00307)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PRXLOGNO(00307)
                       "client Transfer-Encoding '%s' not supported", te);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     b->client_chunked = te != NULL;
     if (cl) {
         if (!parse_client_cl(cl, &b->length)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00308)
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PRXLOGNO(00308)
                           "client Content-Length '%s' is invalid", cl);
             return HTTP_BAD_REQUEST;
         }
@@ -473,6 +476,9 @@ static void adjust_headers(http_ctx *x, apr_table_t *t)
     int ctoken = 0;
 
     prx_headers_strip_hop_by_hop(t, &ctoken);
+    /* re-framed by the body strategy (whatever the core's helper does) */
+    apr_table_unset(t, "Content-Length");
+    apr_table_unset(t, "Transfer-Encoding");
     if (!x->expect100) {
         apr_table_unset(t, "Expect");
     }
