@@ -28,26 +28,63 @@ static void rt_unlock(struct prx_worker_rt *rt)
     }
 }
 
+/* The runtime pool of a worker has an allocator of its own with a mutex:
+ * connection sub-pools are used by request threads concurrently, and the
+ * child pool's allocator has no lock. */
+static apr_pool_t *make_rt_pool(apr_pool_t *pchild, int threads)
+{
+    apr_allocator_t *alloc;
+    apr_pool_t *p;
+
+    apr_allocator_create(&alloc);
+    if (threads > 1) {
+        apr_thread_mutex_t *m;
+        apr_thread_mutex_create(&m, APR_THREAD_MUTEX_DEFAULT, pchild);
+        apr_allocator_mutex_set(alloc, m);
+    }
+    apr_pool_create_ex(&p, pchild, NULL, alloc);
+    apr_allocator_owner_set(alloc, p);
+    apr_pool_tag(p, "prx_worker_rt");
+    return p;
+}
+
+/* Allocate one connection slot (memory only). Caller holds the lock. */
+static prx_conn *slot_new_locked(prx_worker *w)
+{
+    struct prx_worker_rt *rt = w->rt;
+    prx_conn *c = apr_pcalloc(rt->pool, sizeof(*c));
+
+    apr_pool_create(&c->pool, rt->pool);
+    apr_pool_tag(c->pool, "prx_conn");
+    c->worker = w;
+    return c;
+}
+
 void connpool_init_worker(prx_worker *w, apr_pool_t *pchild, int threads)
 {
     struct prx_worker_rt *rt = apr_pcalloc(pchild, sizeof(*rt));
+    int i;
 
-    apr_pool_create(&rt->pool, pchild);
-    apr_pool_tag(rt->pool, "prx_worker_rt");
-    /* spec core.md §8.5: max defaults to the threads of a child; a
-     * single-threaded child keeps one connection per worker */
-    rt->max = threads;
-    if (w->p.max > 0 && w->p.max < threads) {
-        rt->max = w->p.max;
-    }
+    rt->pool = make_rt_pool(pchild, threads);
+    /* spec core.md §8.5: max defaults to the threads of a child; under a
+     * single-threaded MPM there is one connection per worker and child,
+     * whatever max says; smax <= max; min <= smax */
+    rt->max = threads > 1 && w->p.max > 0 ? w->p.max : threads;
+    rt->smax = w->p.smax > 0 && w->p.smax < rt->max ? w->p.smax : rt->max;
+    rt->min = w->p.min < rt->smax ? w->p.min : rt->smax;
     rt->cap = rt->max;
     rt->idle = apr_pcalloc(rt->pool, sizeof(prx_conn *) * rt->cap);
+    rt->spare = apr_pcalloc(rt->pool, sizeof(prx_conn *) * rt->cap);
     if (threads > 1) {
         apr_thread_mutex_create(&rt->mutex, APR_THREAD_MUTEX_DEFAULT,
                                 rt->pool);
         apr_thread_cond_create(&rt->cond, rt->pool);
     }
     w->rt = rt;
+    /* `min`: slots allocated up front, as stock does (no connections) */
+    for (i = 0; i < rt->min; i++) {
+        rt->spare[rt->nspare++] = slot_new_locked(w);
+    }
 }
 
 static int worker_reuses(const prx_worker *w)
@@ -55,29 +92,27 @@ static int worker_reuses(const prx_worker *w)
     return !w->is_generic && !w->p.disablereuse;
 }
 
-/* Close the socket and free the connection. Caller holds the rt lock
- * (pool destruction touches the parent pool). */
-static void conn_destroy_locked(prx_conn *c)
+/* Close the socket and keep the slot for the next connection: its pool is
+ * cleared, not destroyed. Caller holds the rt lock. */
+static void conn_recycle_locked(prx_conn *c)
 {
+    struct prx_worker_rt *rt = c->worker->rt;
+    apr_pool_t *cp = c->pool;
+    prx_worker *w = c->worker;
+
     if (c->sock) {
         apr_socket_close(c->sock);
-        c->sock = NULL;
     }
-    apr_pool_destroy(c->pool);
-}
-
-static prx_conn *conn_new_locked(prx_worker *w)
-{
-    apr_pool_t *cp;
-    prx_conn *c;
-
-    apr_pool_create(&cp, w->rt->pool);
-    apr_pool_tag(cp, "prx_conn");
-    c = apr_pcalloc(cp, sizeof(*c));
+    apr_pool_clear(cp);
+    memset(c, 0, sizeof(*c));
     c->pool = cp;
     c->worker = w;
-    c->bucket_alloc = apr_bucket_alloc_create(cp);
-    return c;
+    if (rt->nspare < rt->cap) {
+        rt->spare[rt->nspare++] = c;
+    }
+    else {
+        apr_pool_destroy(cp);
+    }
 }
 
 PRX_DECLARE(int) prx_conn_is_stale(prx_conn *c)
@@ -96,35 +131,62 @@ PRX_DECLARE(int) prx_conn_is_stale(prx_conn *c)
     return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
+static int idle_expired(const prx_worker *w, const prx_conn *c,
+                        apr_time_t now)
+{
+    return w->p.ttl > 0 && now - c->idle_since >= w->p.ttl;
+}
+
 /* Pop a live idle connection, closing the stale or expired ones. */
 static prx_conn *take_idle_locked(prx_worker *w, request_rec *r)
 {
     struct prx_worker_rt *rt = w->rt;
-    apr_time_t now = 0;
+    apr_time_t now = w->p.ttl > 0 ? apr_time_now() : 0;
 
     while (rt->nidle > 0) {
         prx_conn *c = rt->idle[--rt->nidle];
 
-        if (w->p.ttl > 0) {
-            now = now ? now : apr_time_now();
-            if (now - c->idle_since >= w->p.ttl) {
-                ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
-                              "%s: pooled connection idle past ttl, closed",
-                              w->name);
-                conn_destroy_locked(c);
-                continue;
-            }
+        if (idle_expired(w, c, now)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
+                          "%s: pooled connection idle past ttl, closed",
+                          w->name);
+            conn_recycle_locked(c);
+            continue;
         }
         if (prx_conn_is_stale(c)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00010)
                           "%s: pooled connection closed by the backend or "
                           "not empty; not reused", w->name);
-            conn_destroy_locked(c);
+            conn_recycle_locked(c);
             continue;
         }
         return c;
     }
     return NULL;
+}
+
+/* spec core.md §5 smax/ttl: idle connections beyond smax that sat idle for
+ * ttl are closed, oldest (bottom of the stack) first. */
+static void reap_idle_locked(prx_worker *w)
+{
+    struct prx_worker_rt *rt = w->rt;
+    apr_time_t now;
+    int i, kept = 0;
+
+    if (w->p.ttl <= 0 || rt->nidle <= rt->smax) {
+        return;
+    }
+    now = apr_time_now();
+    for (i = 0; i < rt->nidle; i++) {
+        prx_conn *c = rt->idle[i];
+        if (rt->nidle - i + kept > rt->smax && idle_expired(w, c, now)) {
+            conn_recycle_locked(c);
+        }
+        else {
+            rt->idle[kept++] = c;
+        }
+    }
+    rt->nidle = kept;
 }
 
 PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
@@ -134,13 +196,10 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
     prx_conn *c = NULL;
 
     rt_lock(rt);
-    while (rt->in_use >= rt->max) {
+    while (rt->in_use >= rt->max && rt->cond) {
         apr_status_t rv;
 
-        if (!rt->cond) {
-            /* single-threaded child: cannot wait for ourselves */
-            break;
-        }
+        /* every connection is busy: wait for one, up to `acquire` */
         if (w->p.acquire == PRX_UNSET) {
             rv = apr_thread_cond_wait(rt->cond, rt->mutex);
         }
@@ -157,11 +216,19 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
         c = take_idle_locked(w, r);
     }
     if (!c) {
-        c = conn_new_locked(w);
+        if (rt->nidle > 0 && rt->in_use + rt->nidle >= rt->max) {
+            /* never more than max sockets: drop the oldest idle one */
+            conn_recycle_locked(rt->idle[0]);
+            memmove(rt->idle, rt->idle + 1, --rt->nidle * sizeof(prx_conn *));
+        }
+        c = rt->nspare > 0 ? rt->spare[--rt->nspare] : slot_new_locked(w);
     }
     rt->in_use++;
     rt_unlock(rt);
 
+    if (!c->bucket_alloc) {
+        c->bucket_alloc = apr_bucket_alloc_create(c->pool);
+    }
     c->reused = c->requests > 0;
     c->close = 0;
     *out = c;
@@ -179,9 +246,10 @@ PRX_DECLARE(void) prx_conn_release(prx_conn *c)
         c->requests++;
         c->idle_since = apr_time_now();
         rt->idle[rt->nidle++] = c;
+        reap_idle_locked(w);
     }
     else {
-        conn_destroy_locked(c);
+        conn_recycle_locked(c);
     }
     if (rt->cond) {
         apr_thread_cond_signal(rt->cond);
@@ -191,10 +259,79 @@ PRX_DECLARE(void) prx_conn_release(prx_conn *c)
 
 /* -- resolution ----------------------------------------------------------------- */
 
-/* Addresses for host:port: the worker's per-child cache when it may cache,
- * else a fresh lookup into the connection's pool. */
+/* Copy an address list into `p`: connections keep their own copy, so the
+ * cache may be replaced under them. */
+static apr_sockaddr_t *copy_addrs(apr_pool_t *p, const apr_sockaddr_t *src)
+{
+    apr_sockaddr_t *head = NULL, **tail = &head;
+
+    for (; src; src = src->next) {
+        apr_sockaddr_t *a = apr_pmemdup(p, src, sizeof(*src));
+
+        a->pool = p;
+        a->hostname = src->hostname ? apr_pstrdup(p, src->hostname) : NULL;
+        a->servname = src->servname ? apr_pstrdup(p, src->servname) : NULL;
+        a->ipaddr_ptr = (char *)&a->sa
+                        + ((const char *)src->ipaddr_ptr
+                           - (const char *)&src->sa);
+        a->next = NULL;
+        *tail = a;
+        tail = &a->next;
+    }
+    return head;
+}
+
+/* spec core.md §5 addressttl: the expiry is a multiple of the ttl, so that
+ * every child re-resolves at the same moment without talking to others. */
+static apr_time_t address_expiry(const prx_worker *w)
+{
+    apr_int64_t ttl = w->p.address_ttl, now;
+
+    if (ttl <= 0) {
+        return 0;
+    }
+    now = apr_time_sec(apr_time_now());
+    return apr_time_from_sec((now / ttl + 1) * ttl);
+}
+
+static int cache_matches(const struct prx_worker_rt *rt, const char *host,
+                         apr_port_t port)
+{
+    return rt->addr && rt->addr_port == port && !strcmp(rt->addr_host, host);
+}
+
+/* Resolve into a new cache generation; the old one is freed. Lock held. */
+static apr_status_t refresh_cache_locked(prx_worker *w, const char *host,
+                                         apr_port_t port)
+{
+    struct prx_worker_rt *rt = w->rt;
+    apr_pool_t *np;
+    apr_sockaddr_t *sa;
+    apr_status_t rv;
+
+    apr_pool_create(&np, rt->pool);
+    apr_pool_tag(np, "prx_dns");
+    rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, np);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(np);
+        return rv;
+    }
+    if (rt->addr_pool) {
+        apr_pool_destroy(rt->addr_pool);
+    }
+    rt->addr_pool = np;
+    rt->addr = sa;
+    rt->addr_port = port;
+    rt->addr_host = apr_pstrdup(np, host);
+    rt->addr_expiry = address_expiry(w);
+    return APR_SUCCESS;
+}
+
+/* Addresses for host:port, copied into the connection's pool: from the
+ * worker's per-child cache when it may cache (spec core.md §8.6), else a
+ * fresh lookup. `force` re-resolves even a valid cache entry. */
 static apr_status_t resolve(prx_conn *c, request_rec *r, const char *host,
-                            apr_port_t port, apr_sockaddr_t **addr)
+                            apr_port_t port, int force, apr_sockaddr_t **addr)
 {
     prx_worker *w = c->worker;
     struct prx_worker_rt *rt = w->rt;
@@ -205,32 +342,32 @@ static apr_status_t resolve(prx_conn *c, request_rec *r, const char *host,
                                      c->pool);
     }
     rt_lock(rt);
-    if (rt->addr && (rt->addr_expiry == 0 || apr_time_now() < rt->addr_expiry)
-        && rt->addr_port == port && !strcmp(rt->addr_host, host)) {
-        *addr = rt->addr;
-    }
-    else {
-        apr_sockaddr_t *sa;
-        rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, rt->pool);
-        if (rv == APR_SUCCESS) {
-            rt->addr = sa;
-            rt->addr_port = port;
-            rt->addr_host = apr_pstrdup(rt->pool, host);
-            rt->addr_expiry = w->p.address_ttl > 0
-                ? apr_time_now() + apr_time_from_sec(w->p.address_ttl) : 0;
-            *addr = sa;
-        }
-        else if (rt->addr && rt->addr_port == port
-                 && !strcmp(rt->addr_host, host)) {
+    if (force || !cache_matches(rt, host, port)
+        || (rt->addr_expiry && apr_time_now() >= rt->addr_expiry)) {
+        rv = refresh_cache_locked(w, host, port);
+        if (rv != APR_SUCCESS && cache_matches(rt, host, port)) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, PRXLOGNO(00011)
                           "%s: re-resolving %s failed; keeping the previous "
                           "address", w->name, host);
-            *addr = rt->addr;
+            rt->addr_expiry = address_expiry(w);
             rv = APR_SUCCESS;
         }
     }
+    if (rv == APR_SUCCESS) {
+        *addr = copy_addrs(c->pool, rt->addr);
+    }
     rt_unlock(rt);
     return rv;
+}
+
+static int same_addrs(const apr_sockaddr_t *a, const apr_sockaddr_t *b)
+{
+    for (; a && b; a = a->next, b = b->next) {
+        if (!apr_sockaddr_equal(a, b)) {
+            return 0;
+        }
+    }
+    return a == b;
 }
 
 /* -- connect --------------------------------------------------------------------- */
@@ -294,6 +431,20 @@ static apr_status_t connect_one(prx_conn *c, request_rec *r,
     return APR_SUCCESS;
 }
 
+static apr_status_t connect_any(prx_conn *c, request_rec *r,
+                                apr_sockaddr_t *addr)
+{
+    apr_status_t rv = APR_EGENERAL;
+
+    for (; addr; addr = addr->next) {
+        rv = connect_one(c, r, addr, 1);
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+    }
+    return rv;
+}
+
 static const char *conn_uds_path(prx_conn *c, request_rec *r)
 {
     prx_req *pr;
@@ -311,7 +462,7 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
 {
     prx_worker *w = c->worker;
     const char *uds = conn_uds_path(c, r);
-    apr_sockaddr_t *addr, *sa;
+    apr_sockaddr_t *addr;
     apr_status_t rv = APR_EGENERAL;
 
     *fail = PRX_FAIL_NONE;
@@ -332,17 +483,22 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
         }
     }
     else {
-        rv = resolve(c, r, host, port, &addr);
+        rv = resolve(c, r, host, port, 0, &addr);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00015)
                           "%s: DNS lookup failure for: %s", w->name, host);
             *fail = PRX_FAIL_DNS;
             return rv;
         }
-        for (sa = addr; sa; sa = sa->next) {
-            rv = connect_one(c, r, sa, 1);
-            if (rv == APR_SUCCESS) {
-                break;
+        rv = connect_any(c, r, addr);
+        if (rv != APR_SUCCESS && w->address_cacheable) {
+            /* spec core.md §8.6: the cached addresses may be stale; look
+             * once more and try the new ones if they differ */
+            apr_sockaddr_t *fresh;
+            if (resolve(c, r, host, port, 1, &fresh) == APR_SUCCESS
+                && !same_addrs(fresh, addr)) {
+                addr = fresh;
+                rv = connect_any(c, r, addr);
             }
         }
         if (rv != APR_SUCCESS) {

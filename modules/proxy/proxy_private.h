@@ -104,11 +104,15 @@ struct prx_worker_rt {
     apr_thread_mutex_t *mutex;    /* guards everything below; NULL if
                                      the MPM runs one thread per child */
     apr_thread_cond_t *cond;      /* waiters for a free slot (acquire) */
-    prx_conn **idle;              /* stack of idle connected conns */
+    prx_conn **idle;              /* stack of idle connected conns,
+                                     oldest at the bottom */
     int nidle;
-    int cap;                      /* size of `idle` = max */
+    prx_conn **spare;             /* unconnected slots kept for reuse */
+    int nspare;
+    int cap;                      /* size of both stacks = max */
     int in_use;                   /* handed out right now */
-    int max;
+    int max, smax, min;
+    apr_pool_t *addr_pool;        /* holds the cached resolution */
     apr_sockaddr_t *addr;         /* cached resolution, or NULL */
     apr_time_t addr_expiry;       /* 0 = never */
     apr_port_t addr_port;
