@@ -5,7 +5,8 @@
  * limit, two bytes seeding the split points) then the bytes of a response.
  * The head is parsed whole, in pseudo-random pieces and (when short) byte
  * by byte; all three must agree, and every result must obey the rules the
- * parser promises (token names, no controls in values, bounds).
+ * parser promises (token names, no controls in values, bounds). An
+ * accepted head written out again must parse to the same result.
  */
 #include "fuzz_common.h"
 #include "http_parse.h"
@@ -94,6 +95,8 @@ static void check_result(const prx_http_head *h, prx_hp_status st,
     }
 }
 
+static void roundtrip(apr_pool_t *p, const prx_http_head *h);
+
 /*
  * Feed `len` bytes in pieces: `piece` 0 means all at once, otherwise
  * pieces of 1..piece bytes drawn from `seed` (with some empty feeds).
@@ -142,6 +145,9 @@ static void run(apr_pool_t *p, const char *in, size_t len, size_t max_line,
         desc = apr_pstrcat(p, desc, apr_pstrmemdup(p, h.body_prefix,
                                                    h.body_prefix_len), NULL);
     }
+    if (st == PRX_HP_DONE && piece == 0) {
+        roundtrip(p, &h);
+    }
     if (st == PRX_HP_DONE) {
         desc = apr_psprintf(p, "%s %d.%d %s|%s", desc, h.major, h.minor,
                             h.status_line, h.reason);
@@ -155,6 +161,45 @@ static void run(apr_pool_t *p, const char *in, size_t len, size_t max_line,
     r->st = st;
     r->stop = pos;
     r->desc = desc;
+}
+
+/*
+ * A head the parser accepted, written out again in canonical form, must
+ * parse to the same status and fields.
+ */
+static void roundtrip(apr_pool_t *p, const prx_http_head *h)
+{
+    prx_http_head h2;
+    const char *out;
+    apr_size_t consumed;
+    int i;
+
+    out = apr_psprintf(p, "HTTP/%d.%d %s\r\n", h->major, h->minor,
+                       h->status_line);
+    for (i = 0; i < h->fields->nelts; i++) {
+        const prx_http_field *f = &APR_ARRAY_IDX(h->fields, i,
+                                                 prx_http_field);
+
+        out = apr_pstrcat(p, out, f->name, ": ", f->value, "\r\n", NULL);
+    }
+    out = apr_pstrcat(p, out, "\r\n", NULL);
+    prx_http_head_init(&h2, p, h->max_line + 2, h->max_fields,
+                       PRX_BADHDR_ISERROR);
+    FUZZ_ASSERT(prx_http_head_parse(&h2, out, strlen(out), &consumed)
+                == PRX_HP_DONE);
+    FUZZ_ASSERT(consumed == strlen(out));
+    FUZZ_ASSERT(h2.status == h->status && h2.minor == h->minor);
+    FUZZ_ASSERT(strcmp(h2.reason, h->reason) == 0);
+    FUZZ_ASSERT(h2.fields->nelts == h->fields->nelts);
+    for (i = 0; i < h->fields->nelts; i++) {
+        const prx_http_field *a = &APR_ARRAY_IDX(h->fields, i,
+                                                 prx_http_field);
+        const prx_http_field *b = &APR_ARRAY_IDX(h2.fields, i,
+                                                 prx_http_field);
+
+        FUZZ_ASSERT(strcmp(a->name, b->name) == 0
+                    && strcmp(a->value, b->value) == 0);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

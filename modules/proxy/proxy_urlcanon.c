@@ -49,7 +49,7 @@ static int is_escape(const char *s)
            && hex_value((unsigned char)s[2]) >= 0;
 }
 
-/* -- host names and addresses ----------------------------------------------- */
+/* -- host names and addresses */
 
 /*
  * A dotted-quad IPv4 address in its one unambiguous spelling: four decimal
@@ -293,7 +293,7 @@ int prx_urlcanon_netloc(apr_pool_t *p, const char **url, char **host,
     return 0;
 }
 
-/* -- paths ------------------------------------------------------------------ */
+/* -- paths */
 
 /* Bytes a path keeps as they are when it is re-encoded (besides ASCII
  * letters and digits). */
@@ -395,7 +395,7 @@ int prx_urlcanon_path(apr_pool_t *p, const char *path, prx_canon_mode mode,
     }
 }
 
-/* -- whole URLs ------------------------------------------------------------- */
+/* -- whole URLs */
 
 static int known_scheme(const char *scheme)
 {

@@ -73,7 +73,8 @@ static const head_case cases[] = {
       0, 0, PRX_BADHDR_ISERROR, PRX_HP_DONE, ANY, 200, NULL, NULL,
       "A=a b|B=|C=|D=x|", 0, "" },
     { "duplicates kept in order",
-      S("HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX: y\r\nSet-Cookie: b=2\r\n\r\n"),
+      S("HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX: y\r\n"
+        "Set-Cookie: b=2\r\n\r\n"),
       0, 0, PRX_BADHDR_ISERROR, PRX_HP_DONE, ANY, 200, NULL, NULL,
       "Set-Cookie=a=1|X=y|Set-Cookie=b=2|", 0, "" },
     { "obs-text and colons in a value",

@@ -34,7 +34,7 @@ const char *prx_hp_status_str(prx_hp_status st)
     return status_names[st];
 }
 
-/* -- character classes ------------------------------------------------------ */
+/* -- character classes */
 
 /* RFC 9110 tchar: the characters of a token (field names, codings,
  * chunk extension names and unquoted values). */
@@ -72,7 +72,7 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
-/* -- header fields ---------------------------------------------------------- */
+/* -- header fields */
 
 /*
  * Check one header line `line` of `len` bytes (no terminator) and locate
@@ -139,7 +139,7 @@ prx_hp_status prx_http_field_parse(apr_pool_t *p, const char *line,
     return PRX_HP_DONE;
 }
 
-/* -- response head ---------------------------------------------------------- */
+/* -- response head */
 
 /* Head parser states (prx_http_head.state). */
 enum {
@@ -391,7 +391,7 @@ prx_hp_status prx_http_head_parse(prx_http_head *h, const char *buf,
     return PRX_HP_NEED_MORE;
 }
 
-/* -- framing ---------------------------------------------------------------- */
+/* -- framing */
 
 /*
  * Call `fn` for each non-empty, OWS-trimmed element of the comma lists in
@@ -523,7 +523,7 @@ prx_frame_kind prx_http_framing(const apr_array_header_t *te,
     return response ? PRX_FRAME_CLOSE : PRX_FRAME_NONE;
 }
 
-/* -- chunked transfer coding ------------------------------------------------ */
+/* -- chunked transfer coding */
 
 /* Decoder states (prx_chunked.state). The size line grammar (RFC 9112
  * 7.1.1) is  size [BWS] *( ";" BWS name [BWS "=" BWS value] BWS ) CRLF
