@@ -685,6 +685,24 @@ static const char *set_max_forwards(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_source_address(cmd_parms *cmd, void *dconf,
+                                      const char *v)
+{
+    prx_server_conf *sc = cmd_sconf(cmd);
+    apr_sockaddr_t *addr;
+    apr_status_t rv = apr_sockaddr_info_get(&addr, v, APR_UNSPEC, 0, 0,
+                                            cmd->pool);
+
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "ProxySourceAddress: invalid value "
+                            "'%s' (not an address this host can resolve)",
+                            v);
+    }
+    sc->source_address = addr;
+    sc->source_address_set = 1;
+    return NULL;
+}
+
 /* -- the table ---------------------------------------------------------------------- */
 
 const command_rec prx_cmds[] = {
@@ -755,5 +773,7 @@ const command_rec prx_cmds[] = {
     AP_INIT_TAKE1("ProxyMaxForwards", set_max_forwards, NULL, RSRC_CONF,
                   "Max-Forwards value to add when the client sent none "
                   "(-1: add none)"),
+    AP_INIT_TAKE1("ProxySourceAddress", set_source_address, NULL, RSRC_CONF,
+                  "local address backend connections are bound to"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
