@@ -178,6 +178,8 @@ struct prx_conn {
     apr_time_t idle_since;
     apr_interval_time_t io_timeout;
     unsigned int nonblock:1;
+    const char *sni;          /* TLS server name, for TLS connections */
+    apr_bucket_brigade *tls_bb;
 };
 
 /** One ProxyPass / ProxyPassMatch rule. */
@@ -260,6 +262,7 @@ typedef struct {
     apr_array_header_t *cookie_domains;
     int attempts;             /**< attempts made so far (failover) */
     apr_int64_t max_forwards; /**< Max-Forwards to send, -1 = none */
+    const char *scheme;       /**< lower-case scheme of the backend URL */
     void *scheme_data;        /**< scheme module's per-request state that
                                    must survive failover attempts */
 } prx_req;
@@ -371,6 +374,10 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
  * the worker's unix socket. Resolves through the worker's DNS cache, tries
  * every address, applies TCP_NODELAY, SO_RCVBUF, SO_KEEPALIVE,
  * ProxySourceAddress and the connect timeout, then sets the I/O timeout.
+ * For https:// and wss:// backends (the worker's scheme, or the request's
+ * for the generic worker) TLS is set up through mod_ssl with the server
+ * name of spec http.md §2.4; a pooled TLS connection made for another name
+ * is reconnected. TLS failures show when writing (the caller's 502).
  * @return APR_SUCCESS, or the failure; *fail is set to PRX_FAIL_DNS or
  *         PRX_FAIL_CONNECT (caller answers 500 / 503; the core's error
  *         state bookkeeping has been done).
@@ -378,6 +385,10 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
 PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
                                            const char *host, apr_port_t port,
                                            prx_fail *fail);
+
+/** @return non-zero when outgoing TLS (mod_ssl) is available, so that a
+ *  scheme module can decline https:// cleanly when it is not. */
+PRX_DECLARE(int) prx_conn_tls_available(prx_worker *w, request_rec *r);
 
 /** Give `c` back. It is pooled only when the worker reuses connections,
  *  `c->close` is clear and the socket is connected; otherwise closed. */

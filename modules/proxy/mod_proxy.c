@@ -142,6 +142,7 @@ static int proxy_handler(request_rec *r)
         return rv;
     }
     pr->worker = w;
+    pr->scheme = scheme;
     pr->attempts++;
     rv = attempt(r, w, sc, url, scheme);
     prx_run_post_request(w, balancer, r, sc);

@@ -92,11 +92,10 @@ static int worker_reuses(const prx_worker *w)
     return !w->is_generic && !w->p.disablereuse;
 }
 
-/* Close the socket and keep the slot for the next connection: its pool is
- * cleared, not destroyed. Caller holds the rt lock. */
-static void conn_recycle_locked(prx_conn *c)
+/* Close the socket and forget everything that belonged to it; the slot
+ * and its (cleared) pool stay. The pool's cleanups free the TLS state. */
+static void conn_reset(prx_conn *c)
 {
-    struct prx_worker_rt *rt = c->worker->rt;
     apr_pool_t *cp = c->pool;
     prx_worker *w = c->worker;
 
@@ -107,11 +106,20 @@ static void conn_recycle_locked(prx_conn *c)
     memset(c, 0, sizeof(*c));
     c->pool = cp;
     c->worker = w;
+}
+
+/* Close the socket and keep the slot for the next connection. Caller
+ * holds the rt lock. */
+static void conn_recycle_locked(prx_conn *c)
+{
+    struct prx_worker_rt *rt = c->worker->rt;
+
+    conn_reset(c);
     if (rt->nspare < rt->cap) {
         rt->spare[rt->nspare++] = c;
     }
     else {
-        apr_pool_destroy(cp);
+        apr_pool_destroy(c->pool);
     }
 }
 
@@ -461,13 +469,22 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
                                            prx_fail *fail)
 {
     prx_worker *w = c->worker;
+    prx_req *pr = prx_req_get(r);
     const char *uds = conn_uds_path(c, r);
+    const char *scheme, *sni;
     apr_sockaddr_t *addr;
     apr_status_t rv = APR_EGENERAL;
 
     *fail = PRX_FAIL_NONE;
+    scheme = w->is_generic && pr && pr->scheme ? pr->scheme : w->scheme;
+    sni = tls_scheme(scheme) ? tls_server_name(r, host) : NULL;
     if (c->sock) {
-        return APR_SUCCESS;
+        if (!c->connection || !strcmp(c->sni, sni)) {
+            return APR_SUCCESS;
+        }
+        /* spec http.md §2.4: made for another server name; start over */
+        conn_reset(c);
+        c->bucket_alloc = apr_bucket_alloc_create(c->pool);
     }
     c->hostname = apr_pstrdup(c->pool, host);
     c->port = port;
@@ -512,6 +529,12 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
         prx_worker_set_error(w, r->server);
         return rv;
     }
+    if (sni && (rv = tls_setup(c, r, sni)) != APR_SUCCESS) {
+        apr_socket_close(c->sock);
+        c->sock = NULL;
+        *fail = PRX_FAIL_INTERNAL;
+        return rv;
+    }
     if (apr_atomic_read32(&w->s->status) & PRX_WS_IN_ERROR) {
         /* it answers again: back in service for every child */
         apr_uint32_t old;
@@ -540,6 +563,13 @@ PRX_DECLARE(apr_status_t) prx_conn_read(prx_conn *c, char *buf,
 {
     apr_status_t rv;
 
+    if (c->connection) {
+        rv = tls_read(c, buf, len, block);
+        if (rv == APR_SUCCESS) {
+            apr_atomic_add64(&c->worker->s->bytes_read, *len);
+        }
+        return rv;
+    }
     if ((block ? 0 : 1) != c->nonblock) {
         apr_socket_timeout_set(c->sock, block ? c->io_timeout : 0);
         c->nonblock = !block;
@@ -559,14 +589,27 @@ PRX_DECLARE(apr_status_t) prx_conn_write(prx_conn *c, struct iovec *vec,
                                          int nvec)
 {
     apr_uint64_t total = 0;
+    apr_status_t rv;
+    int i;
 
+    if (c->connection) {
+        for (i = 0; i < nvec; i++) {
+            total += vec[i].iov_len;
+        }
+        rv = tls_write(c, vec, nvec);
+        if (rv == APR_SUCCESS) {
+            apr_atomic_add64(&c->worker->s->bytes_written, total);
+        }
+        return rv;
+    }
     if (c->nonblock) {
         apr_socket_timeout_set(c->sock, c->io_timeout);
         c->nonblock = 0;
     }
     while (nvec > 0) {
         apr_size_t n = 0;
-        apr_status_t rv = apr_socket_sendv(c->sock, vec, nvec, &n);
+
+        rv = apr_socket_sendv(c->sock, vec, nvec, &n);
 
         total += n;
         if (rv != APR_SUCCESS) {

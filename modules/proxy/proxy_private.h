@@ -130,6 +130,14 @@ const char *sections_set_proxy_set(cmd_parms *cmd, void *dconf,
 /** map_to_storage: merge the <Proxy> sections matching `r`'s URL. */
 void sections_apply(request_rec *r);
 
+/* -- proxy_tls.c ------------------------------------------------------------ */
+
+int tls_scheme(const char *scheme);
+const char *tls_server_name(request_rec *r, const char *host);
+apr_status_t tls_setup(prx_conn *c, request_rec *r, const char *sni);
+apr_status_t tls_read(prx_conn *c, char *buf, apr_size_t *len, int block);
+apr_status_t tls_write(prx_conn *c, struct iovec *vec, int nvec);
+
 /* -- proxy_route.c -------------------------------------------------------- */
 
 int route_pre_translate(request_rec *r);
