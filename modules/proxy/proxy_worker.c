@@ -229,17 +229,14 @@ static prx_worker *longest_match(apr_array_header_t *workers,
         prx_worker *w = APR_ARRAY_IDX(workers, i, prx_worker *);
         apr_size_t nlen = strlen(w->name);
 
-        if (nlen <= best_len) {
+        /* the length bounds hold for pattern workers too, markers
+         * counted: otherwise "http://b/$1$1" would out-bid every plain
+         * worker of b for any URL */
+        if (nlen <= best_len || nlen > ulen || nlen < min) {
             continue;
         }
-        if (w->is_pattern) {
-            if (pattern_prefix_match(w->name, url)) {
-                best = w;
-                best_len = nlen;
-            }
-            continue;
-        }
-        if (nlen > ulen || nlen < min || strncmp(w->name, url, nlen)) {
+        if (w->is_pattern ? !pattern_prefix_match(w->name, url)
+                          : strncmp(w->name, url, nlen) != 0) {
             continue;
         }
         best = w;
