@@ -345,6 +345,11 @@ PRX_DECLARE(prx_worker *) prx_worker_generic(server_rec *s, int forward);
  *  usable flags, or in error but past its retry time. */
 PRX_DECLARE(int) prx_worker_usable(prx_worker *w, server_rec *s);
 
+/** @return `w`'s status as the status pages show it, e.g. "Init Ign Ok"
+ *  (spec core.md §5.1), allocated from `p`. */
+PRX_DECLARE(const char *) prx_worker_status_str(apr_pool_t *p,
+                                                const prx_worker *w);
+
 /** Put `w` in error state (unless it ignores errors), in every child. */
 PRX_DECLARE(void) prx_worker_set_error(prx_worker *w, server_rec *s);
 

@@ -181,6 +181,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(proxy_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_post_config(proxy_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(proxy_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    status_register_hooks();
 }
 
 PRX_EXPORT module AP_MODULE_DECLARE_DATA proxy_module = {

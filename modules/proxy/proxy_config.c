@@ -703,6 +703,25 @@ static const char *set_source_address(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_proxy_status(cmd_parms *cmd, void *dconf,
+                                    const char *v)
+{
+    prx_server_conf *sc = cmd_sconf(cmd);
+
+    if (!strcasecmp(v, "off")) {
+        sc->proxy_status = 0;
+    }
+    else if (!strcasecmp(v, "on") || !strcasecmp(v, "full")) {
+        sc->proxy_status = 1;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "ProxyStatus: '%s' is not one of "
+                            "'Off', 'On' or 'Full'", v);
+    }
+    sc->proxy_status_set = 1;
+    return NULL;
+}
+
 /* -- the table ---------------------------------------------------------------------- */
 
 const command_rec prx_cmds[] = {
@@ -773,6 +792,9 @@ const command_rec prx_cmds[] = {
     AP_INIT_TAKE1("ProxyMaxForwards", set_max_forwards, NULL, RSRC_CONF,
                   "Max-Forwards value to add when the client sent none "
                   "(-1: add none)"),
+    AP_INIT_TAKE1("ProxyStatus", set_proxy_status, NULL, RSRC_CONF,
+                  "workers and balancers on mod_status' page: Off, On or "
+                  "Full (= On)"),
     AP_INIT_TAKE1("ProxySourceAddress", set_source_address, NULL, RSRC_CONF,
                   "local address backend connections are bound to"),
     { NULL, { NULL }, NULL, 0, 0, NULL }

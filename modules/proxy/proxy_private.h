@@ -130,6 +130,10 @@ const char *sections_set_proxy_set(cmd_parms *cmd, void *dconf,
 /** map_to_storage: merge the <Proxy> sections matching `r`'s URL. */
 void sections_apply(request_rec *r);
 
+/* -- proxy_status.c --------------------------------------------------------- */
+
+void status_register_hooks(void);
+
 /* -- proxy_tls.c ------------------------------------------------------------ */
 
 int tls_scheme(const char *scheme);

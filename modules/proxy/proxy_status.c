@@ -1,0 +1,136 @@
+/*
+ * proxy_status.c -- ProxyStatus: the workers (and, once the balancer
+ * exists, the balancers) on mod_status's page, in the HTML and the
+ * machine-readable ?auto forms, with their shared state and counters.
+ *
+ * mod_status reaches us through its optional status hook, so mod_status
+ * need not be loaded, nor loaded before us.
+ */
+#include "proxy_private.h"
+
+#include <apr_atomic.h>
+#include <apr_optional_hooks.h>
+#include <mod_status.h>
+#include <http_main.h>
+
+static const struct {
+    unsigned int flag;
+    const char *name;
+} flag_names[] = {
+    { PRX_WS_INITIALIZED,   "Init" }, { PRX_WS_IGNORE_ERRORS, "Ign" },
+    { PRX_WS_DRAIN,         "Drn" },  { PRX_WS_GENERIC,       "Gen" },
+    { PRX_WS_IN_SHUTDOWN,   "Shut" }, { PRX_WS_DISABLED,      "Dis" },
+    { PRX_WS_STOPPED,       "Stop" }, { PRX_WS_IN_ERROR,      "Err" },
+    { PRX_WS_HOT_STANDBY,   "Stby" }, { PRX_WS_HOT_SPARE,     "Spar" },
+    { PRX_WS_FREE,          "Free" }, { PRX_WS_HC_FAIL,       "HcFl" },
+};
+
+/* spec core.md §5.1: the names of the set flags, each followed by a space,
+ * then "Ok" when usable; "???" when no flag is set. */
+PRX_DECLARE(const char *) prx_worker_status_str(apr_pool_t *p,
+                                                const prx_worker *w)
+{
+    apr_uint32_t st = apr_atomic_read32((volatile apr_uint32_t *)
+                                        &w->s->status);
+    struct iovec v[16];
+    int n = 0;
+    apr_size_t i;
+
+    if (!st) {
+        return "???";
+    }
+    for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+        if (st & flag_names[i].flag) {
+            v[n].iov_base = (void *)flag_names[i].name;
+            v[n++].iov_len = strlen(flag_names[i].name);
+            v[n].iov_base = (void *)" ";
+            v[n++].iov_len = 1;
+            if (n >= 14) {
+                break;
+            }
+        }
+    }
+    if (!(st & PRX_WS_UNUSABLE)) {
+        v[n].iov_base = (void *)"Ok";
+        v[n++].iov_len = 2;
+    }
+    return apr_pstrcatv(p, v, n, NULL);
+}
+
+static void worker_html(request_rec *r, prx_worker *w)
+{
+    char sent[6], rcvd[6];
+
+    apr_strfsize((apr_off_t)w->s->bytes_written, sent);
+    apr_strfsize((apr_off_t)w->s->bytes_read, rcvd);
+    ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+               "</td><td>%u</td><td>%u</td><td>%s</td><td>%s</td></tr>\n",
+               ap_escape_html(r->pool, w->name),
+               prx_worker_status_str(r->pool, w), w->s->elected,
+               (unsigned)w->s->busy, (unsigned)w->s->retries, sent, rcvd);
+}
+
+static void worker_auto(request_rec *r, prx_worker *w, int i)
+{
+    ap_rprintf(r, "ProxyWorker[%d]Name: %s\n", i, w->name);
+    ap_rprintf(r, "ProxyWorker[%d]Status: %s\n", i,
+               prx_worker_status_str(r->pool, w));
+    ap_rprintf(r, "ProxyWorker[%d]Elected: %" APR_UINT64_T_FMT "\n", i,
+               w->s->elected);
+    ap_rprintf(r, "ProxyWorker[%d]Busy: %u\n", i, (unsigned)w->s->busy);
+    ap_rprintf(r, "ProxyWorker[%d]Errors: %u\n", i, (unsigned)w->s->retries);
+    ap_rprintf(r, "ProxyWorker[%d]Sent: %" APR_UINT64_T_FMT "K\n", i,
+               w->s->bytes_written >> 10);
+    ap_rprintf(r, "ProxyWorker[%d]Rcvd: %" APR_UINT64_T_FMT "K\n", i,
+               w->s->bytes_read >> 10);
+}
+
+static int proxy_status_hook(request_rec *r, int flags)
+{
+    int short_form = flags & AP_STATUS_SHORT;
+    int n = 0, any = 0;
+    server_rec *vs;
+
+    for (vs = ap_server_conf; vs; vs = vs->next) {
+        prx_server_conf *sc = prx_server_conf_get(vs);
+        int i;
+
+        if (!sc->proxy_status) {
+            continue;
+        }
+        for (i = 0; i < sc->workers->nelts; i++) {
+            prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
+
+            if (w->server != vs) {
+                continue;  /* inherited: listed with its own server */
+            }
+            if (!short_form && !any) {
+                ap_rputs("<hr />\n<h2>Proxy workers</h2>\n<table border=\"1\">"
+                         "<tr><th>Worker</th><th>Status</th><th>Elected</th>"
+                         "<th>Busy</th><th>Errors</th><th>To backend</th>"
+                         "<th>From backend</th></tr>\n", r);
+            }
+            any = 1;
+            if (short_form) {
+                worker_auto(r, w, n++);
+            }
+            else {
+                worker_html(r, w);
+            }
+        }
+    }
+    if (any && !short_form) {
+        ap_rputs("</table>\n<p>Status: Init = initialised, Ign = ignores "
+                 "errors, Dis = disabled, Stop = stopped, Err = in error "
+                 "state, Drn = draining, Stby = hot standby, Spar = hot "
+                 "spare, HcFl = failed health check, Ok = usable. Errors "
+                 "counts the times the worker entered error state.</p>\n", r);
+    }
+    return OK;
+}
+
+void status_register_hooks(void)
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, proxy_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
