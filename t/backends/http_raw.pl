@@ -8,6 +8,7 @@
 #   X-Raw-B64: <base64>   the response bytes (default: a small 200)
 #   X-Raw-Close: 1        close the connection after answering
 #   X-Raw-Delay: MS       wait before answering
+#   X-Raw-Pad: N          append N filler bytes to the response bytes
 #   X-Raw-No-Body-Read: 1 answer without reading the request body
 # Command line (besides PrxBackend's common options):
 #   --drop-after N        on each connection, answer N requests, then read
@@ -57,6 +58,8 @@ sub on_conn {
                                 : default_response($c);
         $resp =~ s/\{conn\}/$c->id/ge;
         $resp =~ s/\{seq\}/$c->seq/ge;
+        my $pad = PrxBackend::header($req, 'X-Raw-Pad');
+        $resp .= PrxBackend::filler($pad) if $pad;
         $c->write($resp) or return;
         $answered++;
         return if PrxBackend::header($req, 'X-Raw-Close');

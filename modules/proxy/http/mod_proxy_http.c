@@ -109,7 +109,8 @@ static int connect_backend(http_ctx *x, int fresh)
     rv = prx_conn_connect(x->c, r, host, port, &fail);
     if (rv != APR_SUCCESS) {
         st = prx_fail_status(fail);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00329)
+        /* the core logged the failure (PRX00015/PRX00016): one line */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, PRXLOGNO(00329)
                       "%s: %s %s:%d", x->worker->name,
                       fail == PRX_FAIL_DNS ? "DNS lookup failure for"
                                            : "cannot connect to", host,
