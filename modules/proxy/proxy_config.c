@@ -538,8 +538,15 @@ static const char *set_error_override(cmd_parms *cmd, void *dconf,
         d->error_override_codes = NULL;
         return NULL;
     }
+    /* spec core.md §3.19: the first word of a context must be On|Off;
+     * after that, words are codes, and codes need a preceding On */
+    if (d->error_override == PRX_UNSET) {
+        return apr_psprintf(cmd->pool, "ProxyErrorOverride: '%s': first "
+                            "parameter must be one of off|on", word);
+    }
     if (!apr_isdigit(word[0])) {
-        return "ProxyErrorOverride: first parameter must be one of off|on";
+        return apr_psprintf(cmd->pool, "ProxyErrorOverride: '%s': status "
+                            "codes to intercept must be numeric", word);
     }
     if (d->error_override != 1) {
         return "ProxyErrorOverride: status codes must follow a value of on";
