@@ -154,16 +154,12 @@ static prx_server_conf *cmd_sconf(cmd_parms *cmd)
 }
 
 /* The <Location>-family rules are kept in the dir config; forbidden in
- * Directory, Files and If sections (spec core.md §3.1). */
+ * Directory, Files and If sections (spec core.md §3.1; NOT_IN_FILES
+ * covers <If>). httpd's message already starts with the directive name. */
 static const char *check_pass_context(cmd_parms *cmd)
 {
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY
-                                                | NOT_IN_FILES
-                                                | NOT_IN_HTACCESS);
-    if (err) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
-    }
-    return NULL;
+    return ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES
+                                     | NOT_IN_HTACCESS);
 }
 
 static int in_location(cmd_parms *cmd)
