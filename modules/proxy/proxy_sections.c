@@ -250,6 +250,11 @@ void sections_apply(request_rec *r)
     ap_conf_vector_t *conf = r->server->lookup_defaults;
     int i;
 
+    if (!strncasecmp(url, "unix:", 5) && ap_strchr_c(url, '|')) {
+        /* spec core.md §11: the URL after the bar is what <Proxy>
+         * sections see; the socket path is the worker's business */
+        url = ap_strchr_c(url, '|') + 1;
+    }
     for (i = 0; i < sc->sections->nelts; i++) {
         ap_conf_vector_t *sect = APR_ARRAY_IDX(sc->sections, i,
                                                ap_conf_vector_t *);
