@@ -14,7 +14,7 @@ use Digest::SHA qw(sha1_hex);
 use Time::HiRes ();
 use PrxTest;
 
-plan tests => 22, need_module('mod_proxy.c', 'mod_proxy_http.c');
+plan tests => 23, need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'http_echo');
 Apache::TestRequest::module('http_resp');
@@ -102,5 +102,19 @@ ok defined $first && $first < $total - 0.6,
     sprintf('streamed: first body bytes after %.2fs, all after %.2fs', $first // -1, $total);
 my ($dr) = PrxTest::parse_responses($buf);
 is length($dr->{body} // ''), 50, 'the dripped body is complete';
+
+# a client that goes away mid-body: the backend connection is dropped, the
+# server keeps serving
+$c = PrxTest::Raw->new($port);
+$c->send("GET /r/big?echo.body=67108864 HTTP/1.1\r\nHost: x\r\n\r\n");
+$buf = '';
+$fh = $c->{sock};
+while (length $buf < 100_000) {
+    last unless sysread $fh, $buf, 65536, length $buf;
+}
+$c->close;
+Time::HiRes::sleep(0.3);
+$r = req('/r/after-abort');
+is $r->{status}, 200, 'after a client abort mid-body the next request answers 200';
 
 PrxTest::errorlog_ok();
