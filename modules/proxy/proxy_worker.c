@@ -112,6 +112,20 @@ const char *worker_parse_url(apr_pool_t *p, const char *url,
         s = apr_pstrcat(p, "//localhost", *s == '/' ? "" : "/", s, NULL);
     }
     s += 2;
+    {
+        /* spec core.md §9: user info is dropped from backend URLs, so it
+         * is no part of the worker's name either ("user:pw@h" is h) */
+        const char *end = s + strcspn(s, "/?#"), *at = NULL, *q;
+
+        for (q = s; q < end; q++) {
+            if (*q == '@') {
+                at = q;
+            }
+        }
+        if (at) {
+            s = at + 1;
+        }
+    }
     hb = s;
     if (*hb == '[') {
         he = ap_strchr_c(hb, ']');
