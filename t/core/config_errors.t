@@ -26,6 +26,7 @@ my @cases = (
     [ "<Location /l>\nProxyPass $h/\nProxyPassReverse $h/ interpolate\n</Location>", undef,
       'ProxyPass/ProxyPassReverse inside <Location>' ],
     [ "ProxyPass /u unix:/tmp/s|http://localhost/", undef, 'a unix: target' ],
+    [ "ProxyPass /x http://user:pw\@127.0.0.1:1/", undef, 'a target with user info' ],
     [ "ProxyPass /x $h/\nProxySet $h/ timeout=3", undef, 'ProxySet on a defined worker' ],
     [ "<Proxy $h/ timeout=3>\n</Proxy>", undef, '<Proxy url key=value>' ],
     [ "ProxyPassReverseCookiePath /a /b anything", undef, 'any third cookie argument means interpolate' ],

@@ -50,7 +50,7 @@ my @root = (
     [ '/',          '/',      'ProxyPass / http://b/: /' ],
 );
 
-plan tests => 2 * (@cases + @root) + 1,
+plan tests => 2 * (@cases + @root) + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_prefix');
@@ -72,6 +72,20 @@ sub check {
 
 Apache::TestRequest::module('core_pass_prefix');
 check(@$_) for @cases;
+# a target with user info: the backend gets neither the user info nor
+# credentials, and the rule's worker (not the generic one) is used
+{
+    PrxTest::ua(keep_alive => 1);
+    my @res = map { GET "/ui/$_" } 1, 2;
+    PrxTest::ua();
+    my $rec = PrxTest::echo_of($res[0]) || {};
+    is $rec->{target}, '/ui/1', 'a target with user info: the path is mapped';
+    is PrxTest::header_of($rec, 'Host') . ' ' . (PrxTest::header_of($rec, 'Authorization') // 'none'),
+        '127.0.0.1:' . $echo->port . ' none', 'no user info reaches the backend';
+    is $res[1]->header('X-Echo-Conn'), $res[0]->header('X-Echo-Conn') // 'none',
+        "its worker is found at request time (the connection is reused)";
+}
+
 Apache::TestRequest::module('core_pass_root');
 check(@$_) for @root;
 
