@@ -14,6 +14,9 @@
 /* Outcomes of trying one rule. */
 enum { RULE_NO_MATCH = 0, RULE_MATCH, RULE_EXCLUDED };
 
+/* Request note: a "!" rule matched in pre_translate. */
+#define NOTE_EXCLUDED "proxy-pass-excluded"
+
 /* -- interpolation ------------------------------------------------------------ */
 
 /* spec core.md §3.8: ${NAME} from the request environment; unset = "";
@@ -325,7 +328,14 @@ int route_pre_translate(request_rec *r)
     if (rv == RULE_MATCH) {
         return DONE;
     }
-    return rv == RULE_EXCLUDED || rv == RULE_NO_MATCH ? DECLINED : rv;
+    if (rv == RULE_EXCLUDED) {
+        /* spec core.md §7.1: a "!" ends the search, also across phases:
+         * "ProxyPass /p%3Bx ! mapping=encoded" must not be undone by an
+         * ordinary rule for /p/ in translate */
+        apr_table_setn(r->notes, NOTE_EXCLUDED, "1");
+        return DECLINED;
+    }
+    return rv == RULE_NO_MATCH ? DECLINED : rv;
 }
 
 int route_translate(request_rec *r)
@@ -339,6 +349,9 @@ int route_translate(request_rec *r)
         }
         route_req_make(r);
         return OK;
+    }
+    if (apr_table_get(r->notes, NOTE_EXCLUDED)) {
+        return DECLINED;
     }
     rv = evaluate(r, 0);
     if (rv == RULE_MATCH) {
