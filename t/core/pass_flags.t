@@ -41,6 +41,12 @@ my @cases = (
       'mapping=servlet: a "..;" segment is resolved before matching' ],
     [ '/srv/app', [], '/app', 'mapping=servlet: the rule path itself' ],
     [ '/srv/appx', [], undef, 'mapping=servlet: whole segments only' ],
+    [ '/srv/app;x=1/admin', [], undef, 'mapping=servlet exclusion: ;params do not side-step it' ],
+    [ '/srv/app/x/../admin/', [], undef, 'mapping=servlet exclusion: neither do dot segments' ],
+    [ '/srv/app/administrator', [], '/app/administrator', 'mapping=servlet exclusion: whole segments' ],
+    [ '/cn/secret%3Bx', [], undef,
+      'an exclusion with mapping=encoded ends the search before the ordinary rules' ],
+    [ '/cn/secret%3By', [], '/cn/secret;y', 'the ordinary rule gets what it does not exclude' ],
     # interpolate
     [ '/ip/x', [ 'X-Tenant' => 'acme' ], '/t-acme/x',
       'interpolate: ${TENANT} in the target' ],
@@ -69,8 +75,8 @@ for my $c (@cases) {
     my ($path, $hdrs, $want, $what) = @$c;
     my $before = count();
     my $res = GET $path, @$hdrs;
-    if (!defined $want) {
-        is $res->code, 404, "$what: local 404 for $path";
+    if (!defined $want || $want =~ /^\d+\z/) {
+        is $res->code, $want // 404, "$what: local " . ($want // 404) . " for $path";
         is count(), $before, "$what: the backend saw nothing";
         next;
     }
