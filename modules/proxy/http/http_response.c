@@ -299,7 +299,7 @@ static int head_read_failed(http_ctx *x, apr_status_t rv, int started,
     return prx_error(r, HTTP_BAD_GATEWAY, "Error reading from remote server");
 }
 
-static int head_invalid(http_ctx *x, prx_http_head *h, prx_hp_status hs)
+static int head_invalid(http_ctx *x, prx_hp_status hs)
 {
     x->c->close = 1;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, x->r, PRXLOGNO(00317)
@@ -380,7 +380,7 @@ static int read_head(http_ctx *x, prx_http_head *h, int *http09, int *stale)
                            apr_itoa(r->pool, *http09 ? 200 : h->status));
             return OK;
         }
-        return head_invalid(x, h, hs);
+        return head_invalid(x, hs);
     }
 }
 
@@ -741,7 +741,7 @@ static int apply_head(http_ctx *x, prx_http_head *h, int http09,
     }
     /* spec §6.2: the backend's headers replace what other modules set,
      * except the Set-Cookie values already there */
-    for (i = old->nelts - 1; i >= 0; i--) {
+    for (i = 0; i < old->nelts; i++) {
         if (oe[i].key && strcasecmp(oe[i].key, "Set-Cookie") == 0) {
             apr_table_addn(t, oe[i].key, oe[i].val);
         }

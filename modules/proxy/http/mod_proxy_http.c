@@ -245,6 +245,9 @@ static int http_handler(request_rec *r, prx_worker *worker,
 static int http_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
     if (!ap_find_linked_module("mod_proxy.c")) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PRXLOGNO(00331)
                      "mod_proxy_http needs mod_proxy: load mod_proxy.so "
@@ -259,6 +262,7 @@ static void register_hooks(apr_pool_t *p)
     /* spec http.md §1: mod_proxy_wstunnel's handler runs before ours */
     static const char *const before_us[] = { "mod_proxy_wstunnel.c", NULL };
 
+    (void)p;
     prx_hook_scheme_handler(http_handler, before_us, NULL, APR_HOOK_FIRST);
     prx_hook_canon_handler(http_canon, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_post_config(http_post_config, NULL, NULL, APR_HOOK_MIDDLE);
