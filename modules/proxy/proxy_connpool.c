@@ -480,6 +480,12 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
     sni = tls_scheme(scheme) ? tls_server_name(r, host) : NULL;
     if (c->sock) {
         if (!c->connection || !strcmp(c->sni, sni)) {
+            /* pooled: this request's timeout (a scheme may have changed
+             * it for the previous one, e.g. for `ping`) */
+            apr_interval_time_t t = prx_worker_timeout(w, r);
+            if (t != c->io_timeout) {
+                prx_conn_timeout_set(c, t);
+            }
             return APR_SUCCESS;
         }
         /* spec http.md §2.4: made for another server name; start over */

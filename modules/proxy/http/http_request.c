@@ -105,6 +105,18 @@ int http_write_status(http_ctx *x, apr_status_t rv, const char *what)
         return prx_error(x->r, HTTP_GATEWAY_TIME_OUT,
                          "Timeout writing to the remote server");
     }
+    if (x->c->connection && !x->c->reused) {
+        /* the first write on a new TLS connection carries the handshake;
+         * mod_ssl logs the precise reason (verification, name, protocol) */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, x->r, PRXLOGNO(00332)
+                      "%s: TLS handshake with %s:%d failed (certificate "
+                      "verification, peer name or protocol; see mod_ssl's "
+                      "messages)", x->worker->name,
+                      x->c->hostname ? x->c->hostname : "backend",
+                      (int)x->c->port);
+        return prx_error(x->r, HTTP_BAD_GATEWAY,
+                         "Error during TLS handshake with remote server");
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, x->r, PRXLOGNO(00302)
                   "%s: error writing the %s to %s:%d", x->worker->name,
                   what, x->c->hostname ? x->c->hostname : "backend",

@@ -255,8 +255,7 @@ static prx_badheader_mode badheader_mode(const prx_server_conf *conf)
 static void restore_timeout(http_ctx *x)
 {
     if (x->worker->p.ping > 0 && x->c->sock) {
-        apr_socket_timeout_set(x->c->sock,
-                               prx_worker_timeout(x->worker, x->r));
+        prx_conn_timeout_set(x->c, prx_worker_timeout(x->worker, x->r));
     }
 }
 

@@ -36,18 +36,23 @@ static int http_canon(request_rec *r, char *url)
 
 /*
  * Which URLs this module takes: http://, ws:// (sent as plain http, no
- * Upgrade yet), ftp:// only through a ProxyRemote HTTP proxy. https:// and
- * wss:// need outgoing TLS, which the core does not offer yet: declined.
+ * Upgrade yet), https:// and wss:// when the core can do outgoing TLS
+ * (mod_ssl loaded), ftp:// only through a ProxyRemote HTTP proxy.
  */
-static int handles(request_rec *r, const char *url, const char *proxyname)
+static int handles(request_rec *r, prx_worker *w, const char *url,
+                   const char *proxyname)
 {
     if (strncasecmp(url, "http:", 5) == 0 || strncasecmp(url, "ws:", 3) == 0
         || (proxyname && strncasecmp(url, "ftp:", 4) == 0)) {
         return 1;
     }
     if (strncasecmp(url, "https:", 6) == 0 || strncasecmp(url, "wss:", 4) == 0) {
+        if (prx_conn_tls_available(w, r)) {
+            return 1;
+        }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00325)
-                      "declining %s: no outgoing TLS available", url);
+                      "declining %s: no outgoing TLS available (mod_ssl "
+                      "not loaded)", url);
     }
     return 0;
 }
@@ -162,7 +167,7 @@ static http_xchg exchange(http_ctx *x)
     }
     if (x->expect100 && x->worker->p.ping > 0 && x->c->sock) {
         /* spec http.md §5.2: wait for the head at most `ping` */
-        apr_socket_timeout_set(x->c->sock, x->worker->p.ping);
+        prx_conn_timeout_set(x->c, x->worker->p.ping);
     }
     return http_response(x);
 }
@@ -211,7 +216,7 @@ static int http_handler(request_rec *r, prx_worker *worker,
     http_ctx x;
     int st;
 
-    if (!handles(r, url, proxyname)) {
+    if (!handles(r, worker, url, proxyname)) {
         return DECLINED;
     }
     memset(&x, 0, sizeof(x));
