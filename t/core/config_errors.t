@@ -14,7 +14,8 @@ use PrxTest;
 
 my $h = 'http://127.0.0.1:1';    # a backend URL; -t never connects
 
-# [ config lines, expected message (regex; undef: the config is valid), why ]
+# [ config lines, expected message (regex; undef: the config is valid;
+#   { warn => regex }: valid, with that warning), why ]
 my @cases = (
     # valid controls
     [ "ProxyPass /x $h/", undef, 'a plain ProxyPass is valid' ],
@@ -30,6 +31,9 @@ my @cases = (
     [ "ProxyPass /x $h/\nProxySet $h/ timeout=3", undef, 'ProxySet on a defined worker' ],
     [ "<Proxy $h/ timeout=3>\n</Proxy>", undef, '<Proxy url key=value>' ],
     [ "ProxyPassReverseCookiePath /a /b anything", undef, 'any third cookie argument means interpolate' ],
+    [ "ProxyPass /a $h/app/ timeout=6\nProxyPass /b $h/app/b/ timeout=1 ping=2",
+      { warn => qr/PRX00002: ProxyPass: parameter timeout=1 .*ignored.*PRX00002: ProxyPass: parameter ping=2 .*ignored/ },
+      'a shared worker: each ignored parameter is a warning (spec core.md §8.2)' ],
 
     # worker parameters
     [ "ProxyPass /x $h/ bogus=1", qr/ProxyPass.*unknown Worker parameter 'bogus'/i,
@@ -207,9 +211,10 @@ for my $c (@cases) {
     my $out = `'$httpd' -t -f '$file' 2>&1`;
     my $rc = $? >> 8;
     (my $msg = $out) =~ s/\s+/ /g;
-    if (!defined $want) {
+    if (!defined $want || ref $want eq 'HASH') {
         is $rc, 0, "$what: httpd -t accepts it";
-        like $out, qr/Syntax OK/, "$what: Syntax OK" or diag $msg;
+        like $msg, $want ? $want->{warn} : qr/Syntax OK/,
+            $want ? "$what: with the warning" : "$what: Syntax OK" or diag $msg;
         next;
     }
     isnt $rc, 0, "$what: httpd -t fails";

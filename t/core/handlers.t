@@ -23,6 +23,8 @@ my @cases = (
       'SetHandler proxy: the backend URL is handler + file name (+ query)' ],
     [ '/x.php', 'tcp', "/php$docroot/x.php",
       'SetHandler proxy: in <FilesMatch>, for a file that does not exist' ],
+    [ '/noscheme.txt', 'tcp', 400, 'SetHandler "proxy:" without a scheme: 400' ],
+    [ '/nomod/x', 'tcp', 500, 'a URL no scheme module accepts: 500' ],
     [ '/uxh.txt', 'unix', "$docroot/uxh.txt",
       'SetHandler proxy:unix:...|http://localhost reaches the socket' ],
     [ '/rw/a%20b?q=1', 'tcp', '/RW/a%20b?q=1',
@@ -90,4 +92,4 @@ ok $c[0] ne 'none' && $c[1] eq $c[0],
 
 ok((grep { /PRX00031: / } PrxTest::errorlog_lines()),
     'the refused raw URL is logged');
-PrxTest::errorlog_ok(expect => [qw(PRX00031)]);
+PrxTest::errorlog_ok(expect => [qw(PRX00031 PRX00051 PRX00052)]);

@@ -16,7 +16,7 @@ use Time::HiRes ();
 use PrxBackend ();
 use PrxTest;
 
-plan tests => 3 + 3 + 2 + 5 + 8 + 6 + 3 + 3 + 3 + 1,
+plan tests => 3 + 3 + 2 + 6 + 8 + 6 + 3 + 3 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_params');
@@ -77,8 +77,10 @@ my $retry;
 {
     my @codes = map { (GET "/retry/$_")->code } 1, 2, 3;
     is "@codes", '503 503 503', 'retry=30: a dead backend gives 503 every time';
+    my $res = GET '/retry/page';
+    is $res->message, 'Proxy Error', 'the 503 is the proxy\'s own ("503 Proxy Error")';
     $retry = PrxTest::backend('echo', name => 'core_retry');
-    my $res = GET '/retry/back';
+    $res = GET '/retry/back';
     is $res->code, 200, 'a revived backend answers at once, not after retry';
     is((PrxTest::echo_of($res) || {})->{target}, '/retry/back', 'and got the request');
     is((GET '/retry/again')->code, 200, 'and keeps answering');
@@ -149,6 +151,22 @@ Apache::TestRequest::module('core_params_pt');
     ($res, $took) = timed('/before/slow', 'X-Echo-Delay' => 2500);
     is $res->code, 200,
         'a worker created before any ProxyTimeout uses the final one (6 s)';
+}
+
+# worker sharing: /long/ shares the /s/ worker (timeout=6), so its own
+# timeout=1 is ignored; /first/deeper/, declared first, keeps timeout=1
+Apache::TestRequest::module('core_params_share');
+{
+    my ($res, $took) = timed('/long/slow', 'X-Echo-Delay' => 2500);
+    is $res->code, 200, 'a rule sharing an earlier worker gets its timeout (6), not its own (1)';
+    # (the warning about the ignored parameter is logged while the
+    # configuration is read: t/core/config_errors.t checks it)
+    ($res, $took) = timed('/first/deeper/slow', 'X-Echo-Delay' => 2500);
+    ok $res->code == 502 && $took < 2.3,
+        'the longer URL declared first has a worker of its own (' . $res->code
+        . ' after ' . secs($took) . ' s)';
+    ($res, $took) = timed('/first/slow', 'X-Echo-Delay' => 2500);
+    is $res->code, 200, 'and the shorter one declared after it too';
 }
 
 PrxTest::errorlog_ok(expect => [qw(PRX00016 PRX00329 PRX00314 PRX00317)]);

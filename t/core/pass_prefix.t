@@ -50,7 +50,7 @@ my @root = (
     [ '/',          '/',      'ProxyPass / http://b/: /' ],
 );
 
-plan tests => 2 * (@cases + @root) + 3 + 1,
+plan tests => 2 * (@cases + @root) + 3 + 1 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_prefix');
@@ -88,5 +88,17 @@ check(@$_) for @cases;
 
 Apache::TestRequest::module('core_pass_root');
 check(@$_) for @root;
+
+# "OPTIONS *" is never matched, not even by "ProxyPass /" (spec core.md §1)
+{
+    my ($host, $port) = split /:/, Apache::TestRequest::hostport();
+    my $before = () = $echo->requests;
+    my $raw = PrxTest::raw_request($port,
+        "OPTIONS * HTTP/1.1\r\nHost: $host:$port\r\nConnection: close\r\n\r\n") // '';
+    my ($res) = PrxTest::parse_responses($raw, eof => 1);
+    my $after = () = $echo->requests;
+    ok(($res->{status} // 0) == 200 && $after == $before,
+        'OPTIONS * is answered by the server itself (' . ($res->{status} // 'none') . ')');
+}
 
 PrxTest::errorlog_ok();
