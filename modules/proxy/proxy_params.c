@@ -5,7 +5,10 @@
  *
  * Every parameter of the spec's table is listed. The ones whose effect this
  * build does not deliver yet are marked `pending`: they are refused with a
- * message saying so, instead of being accepted and ignored.
+ * message saying so, instead of being accepted and ignored. Parameters that
+ * only mean something to another module (route, lbset, loadfactor and
+ * redirect to the balancer, secret to AJP, flushpackets/flushwait to AJP and
+ * FastCGI, flusher to fdpass) are stored for that module, as in stock.
  */
 #include "proxy_private.h"
 
@@ -383,31 +386,31 @@ const char *params_parse_status(const char *val, unsigned int *set,
 
 /* Sorted for the reader, looked up linearly (config time only). */
 static const param_entry params[] = {
-    { "acquire",           set_acquire,           1 },
-    { "addressttl",        set_addressttl,        1 },
+    { "acquire",           set_acquire,           0 },
+    { "addressttl",        set_addressttl,        0 },
     { "connectiontimeout", set_connect_timeout,   0 },
     { "disablereuse",      set_reuse,             0 },
     { "enablereuse",       set_reuse,             0 },
-    { "flusher",           set_flusher,           1 },
-    { "flushpackets",      set_flushpackets,      1 },
-    { "flushwait",         set_flushwait,         1 },
+    { "flusher",           set_flusher,           0 },
+    { "flushpackets",      set_flushpackets,      0 },
+    { "flushwait",         set_flushwait,         0 },
     { "iobuffersize",      set_iobuffersize,      0 },
     { "keepalive",         set_keepalive,         0 },
-    { "lbset",             set_lbset,             1 },
-    { "loadfactor",        set_loadfactor,        1 },
-    { "max",               set_pool_size,         1 },
-    { "min",               set_pool_size,         1 },
+    { "lbset",             set_lbset,             0 },
+    { "loadfactor",        set_loadfactor,        0 },
+    { "max",               set_pool_size,         0 },
+    { "min",               set_pool_size,         0 },
     { "ping",              set_ping,              0 },
     { "receivebuffersize", set_recvbuffersize,    0 },
-    { "redirect",          set_redirect,          1 },
+    { "redirect",          set_redirect,          0 },
     { "responsefieldsize", set_responsefieldsize, 0 },
     { "retry",             set_retry,             0 },
-    { "route",             set_route,             1 },
-    { "secret",            set_secret,            1 },
-    { "smax",              set_pool_size,         1 },
-    { "status",            set_status,            1 },
+    { "route",             set_route,             0 },
+    { "secret",            set_secret,            0 },
+    { "smax",              set_pool_size,         0 },
+    { "status",            set_status,            0 },
     { "timeout",           set_timeout,           0 },
-    { "ttl",               set_ttl,               1 },
+    { "ttl",               set_ttl,               0 },
     { "upgrade",           set_upgrade,           1 },
 };
 
@@ -423,7 +426,7 @@ const char *params_set_worker(apr_pool_t *p, prx_worker *w, const char *key,
         if (params[i].pending) {
             return apr_psprintf(p, "worker parameter '%s' is not supported "
                                 "by this build yet (it comes with the "
-                                "workers/balancer work); remove it", key);
+                                "WebSocket tunnel work); remove it", key);
         }
         return params[i].set(p, w, key, val);
     }
