@@ -42,7 +42,7 @@ my @cases = (
     [ '/nploc/remote', 'tcp', '/nploc/remote', 'no-proxy unset: the <Location> rule applies' ],
 );
 
-plan tests => 2 * @cases + 3 + 1 + 1,
+plan tests => 2 * @cases + 3 + 1 + 1 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_rewrite.c');
 
 my %b = (
@@ -73,6 +73,16 @@ for my $c (@cases) {
 my $res = GET '/ux/host';
 is PrxTest::header_of(PrxTest::echo_of($res) || {}, 'Host'), 'localhost',
     'the unix socket backend gets Host: localhost';
+
+# ProxyPassReverse applies to RewriteRule [P] responses too
+{
+    my $port = $b{tcp}->port;
+    my $hostport = Apache::TestRequest::hostport();
+    my $res = GET '/rw/r', redirect_ok => 0, 'X-Echo-Status' => 302,
+        'X-Echo-Header' => "Location: http://127.0.0.1:$port/RW/moved";
+    is $res->header('Location'), "http://$hostport/rw/moved",
+        'ProxyPassReverse maps the Location of a RewriteRule [P] response';
+}
 
 # RewriteRule [P] without a worker of its own uses the generic worker (a
 # new connection per request); a <Proxy>-defined worker pools them

@@ -16,7 +16,7 @@ use Time::HiRes ();
 use PrxBackend ();
 use PrxTest;
 
-plan tests => 3 + 3 + 2 + 6 + 8 + 6 + 3 + 3 + 3 + 3 + 1,
+plan tests => 3 + 4 + 1 + 2 + 6 + 8 + 6 + 3 + 3 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_params');
@@ -59,7 +59,19 @@ is((GET '/ctms/x')->code, 200, 'connectiontimeout=500ms: requests work');
     ok $res->code == 503 && $took >= 0.9 && $took < 3,
         'connectiontimeout=1: a connect that hangs gives 503 after about 1 s ('
         . $res->code . ' after ' . secs($took) . ' s)';
+    ($res, $took) = timed('/hangto/x');
+    ok $res->code == 503 && $took >= 0.9 && $took < 3,
+        'no connectiontimeout: timeout=1 bounds the connect (' . $res->code
+        . ' after ' . secs($took) . ' s)';
     close $_ for @fill, $l;
+}
+
+# a key given twice: the last one (TIMEOUT=1) wins
+{
+    my ($res, $took) = timed('/dup/slow', 'X-Echo-Delay' => 2500);
+    ok $res->code == 502 && $took < 2.3,
+        'timeout=6 TIMEOUT=1: the last value wins (' . $res->code . ' after '
+        . secs($took) . ' s)';
 }
 
 # keepalive=On: accepted, connections still pooled

@@ -29,6 +29,11 @@ my @cases = (
       'default: everything else is %XX with upper-case hex' ],
     [ '/n%63/abc', [], '/nc/abc',
       'nocanon whose raw form does not match: the decoded form is used' ],
+    # ProxyPassMatch with nocanon / mapping=encoded
+    [ '/rn/a%3Fb%25?q=%41', [], '/rn/a%3Fb%25?q=%41',
+      'ProxyPassMatch nocanon: $1 from the raw target, query included, not appended twice' ],
+    [ '/rm/a%3F?x=%41', [], '/rm/a%3F?x=%41', 'ProxyPassMatch nocanon without $n: the raw target appended' ],
+    [ '/em/a%2Fb?y=1', [], '/em/a%2Fb?y=1', 'ProxyPassMatch mapping=encoded: the encoded path' ],
     # mapping=encoded
     [ '/enc/a%2Fb%3Fc?x=%41', [], '/enc/a%2Fb%3Fc?x=%41',
       'mapping=encoded: the encoded path is forwarded, %2F included' ],
@@ -61,7 +66,7 @@ my @cases = (
     [ '/nq/x?a=1', [], '/nq/x?a=1', 'noquery: accepted, an HTTP backend still gets the query' ],
 );
 
-plan tests => 2 * @cases + 3 + 2 + 2,
+plan tests => 2 * @cases + 2 + 3 + 2 + 2,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_flags');
@@ -83,6 +88,14 @@ for my $c (@cases) {
     my $rec = PrxTest::echo_of($res) || {};
     is $res->code, 200, "$what: 200 for $path";
     is $rec->{target}, $want, "$what: backend got $want";
+}
+
+# mapping=servlet replaces r->uri by the normalised path: <Location> sees it
+{
+    my $rec = PrxTest::echo_of(GET '/srv;s=1/app;v=2/seen/x') || {};
+    is $rec->{target}, '/app;v=2/seen/x', 'mapping=servlet: the original remainder is forwarded';
+    is PrxTest::header_of($rec, 'X-Location'), 'seen',
+        'mapping=servlet: <Location> sections see the normalised path';
 }
 
 # ProxyPassReverse ... interpolate: the per-request copy of the table
