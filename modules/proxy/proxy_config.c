@@ -589,49 +589,55 @@ static const char *set_pass_inherit(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
+/* A keyword directive: `v` must be one of `words` (any case); *out gets
+ * the matching value. The error lists every allowed word. */
+typedef struct {
+    const char *word;
+    int value;
+} keyword;
+
+static const char *set_keyword(cmd_parms *cmd, const char *v,
+                               const keyword *words, int *out)
+{
+    const keyword *k;
+    char *allowed = "";
+
+    for (k = words; k->word; k++) {
+        if (!strcasecmp(v, k->word)) {
+            *out = k->value;
+            return NULL;
+        }
+    }
+    for (k = words; k->word; k++) {
+        allowed = apr_pstrcat(cmd->temp_pool, allowed, k == words ? "" : ", ",
+                              "'", k->word, "'", NULL);
+    }
+    return apr_psprintf(cmd->pool, "%s: '%s' is not one of %s",
+                        cmd->cmd->name, v, allowed);
+}
+
 static const char *set_proxy_via(cmd_parms *cmd, void *dconf, const char *v)
 {
+    static const keyword words[] = {
+        { "Off", PRX_VIA_OFF }, { "On", PRX_VIA_ON },
+        { "Full", PRX_VIA_FULL }, { "Block", PRX_VIA_BLOCK }, { NULL, 0 }
+    };
     prx_server_conf *sc = cmd_sconf(cmd);
 
-    if (!strcasecmp(v, "off")) {
-        sc->via = PRX_VIA_OFF;
-    }
-    else if (!strcasecmp(v, "on")) {
-        sc->via = PRX_VIA_ON;
-    }
-    else if (!strcasecmp(v, "full")) {
-        sc->via = PRX_VIA_FULL;
-    }
-    else if (!strcasecmp(v, "block")) {
-        sc->via = PRX_VIA_BLOCK;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "ProxyVia: '%s' is not one of "
-                            "'Off', 'On', 'Full' or 'Block'", v);
-    }
     sc->via_set = 1;
-    return NULL;
+    return set_keyword(cmd, v, words, &sc->via);
 }
 
 static const char *set_bad_header(cmd_parms *cmd, void *dconf, const char *v)
 {
+    static const keyword words[] = {
+        { "IsError", PRX_BAD_ISERROR }, { "Ignore", PRX_BAD_IGNORE },
+        { "StartBody", PRX_BAD_STARTBODY }, { NULL, 0 }
+    };
     prx_server_conf *sc = cmd_sconf(cmd);
 
-    if (!strcasecmp(v, "isError")) {
-        sc->badheader = PRX_BAD_ISERROR;
-    }
-    else if (!strcasecmp(v, "ignore")) {
-        sc->badheader = PRX_BAD_IGNORE;
-    }
-    else if (!strcasecmp(v, "startBody")) {
-        sc->badheader = PRX_BAD_STARTBODY;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "ProxyBadHeader: '%s' is not one of "
-                            "'IsError', 'Ignore' or 'StartBody'", v);
-    }
     sc->badheader_set = 1;
-    return NULL;
+    return set_keyword(cmd, v, words, &sc->badheader);
 }
 
 static const char *set_proxy_timeout(cmd_parms *cmd, void *dconf,
@@ -709,20 +715,14 @@ static const char *set_source_address(cmd_parms *cmd, void *dconf,
 static const char *set_proxy_status(cmd_parms *cmd, void *dconf,
                                     const char *v)
 {
+    /* spec core.md §3.25: Full behaves exactly like On */
+    static const keyword words[] = {
+        { "Off", 0 }, { "On", 1 }, { "Full", 1 }, { NULL, 0 }
+    };
     prx_server_conf *sc = cmd_sconf(cmd);
 
-    if (!strcasecmp(v, "off")) {
-        sc->proxy_status = 0;
-    }
-    else if (!strcasecmp(v, "on") || !strcasecmp(v, "full")) {
-        sc->proxy_status = 1;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "ProxyStatus: '%s' is not one of "
-                            "'Off', 'On' or 'Full'", v);
-    }
     sc->proxy_status_set = 1;
-    return NULL;
+    return set_keyword(cmd, v, words, &sc->proxy_status);
 }
 
 /* -- the table ---------------------------------------------------------------------- */

@@ -84,6 +84,12 @@ const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
                           const char *url, int is_pattern,
                           prx_worker **out);
 
+typedef void (*worker_fn)(prx_worker *w, server_rec *owner, void *baton);
+
+/** Call `fn` once for every configured worker (not the generic one), with
+ *  the server that defined it. */
+void worker_foreach(server_rec *s, worker_fn fn, void *baton);
+
 /** Child init: per-child runtime of every worker of every server. */
 void worker_child_init(apr_pool_t *pchild, server_rec *s);
 

@@ -20,41 +20,36 @@
 #define SLOT_ALIGN 64
 #define SLOT_SIZE  APR_ALIGN(sizeof(prx_worker_shared), SLOT_ALIGN)
 
-static int count_workers(server_rec *s)
+static void count_one(prx_worker *w, server_rec *s, void *baton)
 {
-    int n = 1;  /* the generic reverse worker */
-    server_rec *vs;
-
-    for (vs = s; vs; vs = vs->next) {
-        prx_server_conf *sc = prx_server_conf_get(vs);
-        int i;
-        for (i = 0; i < sc->workers->nelts; i++) {
-            if (APR_ARRAY_IDX(sc->workers, i, prx_worker *)->server == vs) {
-                n++;
-            }
-        }
-    }
-    return n;
+    (*(int *)baton)++;
 }
 
-/* Copy `w`'s initial state into `slot` and point the worker at it. */
-static void move_to_slot(prx_worker *w, char *slot)
+typedef struct {
+    char *next;    /* the next free slot */
+} move_ctx;
+
+/* Copy `w`'s initial state into the next slot and point the worker at it. */
+static void move_to_slot(prx_worker *w, server_rec *s, void *baton)
 {
-    prx_worker_shared *shared = (prx_worker_shared *)slot;
+    move_ctx *ctx = baton;
+    prx_worker_shared *shared = (prx_worker_shared *)ctx->next;
 
     memcpy(shared, w->s, sizeof(*shared));
     w->s = shared;
+    ctx->next += SLOT_SIZE;
 }
 
 int shm_workers_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    int n = count_workers(s), k = 0;
-    apr_size_t size = (apr_size_t)n * SLOT_SIZE;
+    int n = 1;  /* the generic reverse worker */
+    apr_size_t size;
     apr_shm_t *shm;
     apr_status_t rv;
-    char *base;
-    server_rec *vs;
+    move_ctx ctx;
 
+    worker_foreach(s, count_one, &n);
+    size = (apr_size_t)n * SLOT_SIZE;
     rv = apr_shm_create(&shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, PRXLOGNO(00060)
@@ -62,19 +57,10 @@ int shm_workers_post_config(apr_pool_t *pconf, server_rec *s)
                      "shared memory for %d workers", size, n);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    base = apr_shm_baseaddr_get(shm);
-    memset(base, 0, size);
-    move_to_slot(prx_generic_reverse, base + SLOT_SIZE * k++);
-    for (vs = s; vs; vs = vs->next) {
-        prx_server_conf *sc = prx_server_conf_get(vs);
-        int i;
-        for (i = 0; i < sc->workers->nelts; i++) {
-            prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
-            if (w->server == vs) {
-                move_to_slot(w, base + SLOT_SIZE * k++);
-            }
-        }
-    }
+    ctx.next = apr_shm_baseaddr_get(shm);
+    memset(ctx.next, 0, size);
+    move_to_slot(prx_generic_reverse, s, &ctx);
+    worker_foreach(s, move_to_slot, &ctx);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PRXLOGNO(00061)
                  "shared state of %d workers in %" APR_SIZE_T_FMT " bytes",
                  n, size);

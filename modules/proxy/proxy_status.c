@@ -85,46 +85,47 @@ static void worker_auto(request_rec *r, prx_worker *w, int i)
                w->s->bytes_read >> 10);
 }
 
+typedef struct {
+    request_rec *r;
+    int short_form;
+    int n;            /* workers listed so far */
+} status_ctx;
+
+static void status_one(prx_worker *w, server_rec *s, void *baton)
+{
+    status_ctx *ctx = baton;
+
+    if (!prx_server_conf_get(s)->proxy_status) {
+        return;
+    }
+    if (ctx->short_form) {
+        worker_auto(ctx->r, w, ctx->n++);
+        return;
+    }
+    if (!ctx->n++) {
+        ap_rputs("<hr />\n<h2>Proxy workers</h2>\n<table border=\"1\">"
+                 "<tr><th>Worker</th><th>Status</th><th>Elected</th>"
+                 "<th>Busy</th><th>Errors</th><th>To backend</th>"
+                 "<th>From backend</th></tr>\n", ctx->r);
+    }
+    worker_html(ctx->r, w);
+}
+
 static int proxy_status_hook(request_rec *r, int flags)
 {
-    int short_form = flags & AP_STATUS_SHORT;
-    int n = 0, any = 0;
-    server_rec *vs;
+    status_ctx ctx;
 
-    for (vs = ap_server_conf; vs; vs = vs->next) {
-        prx_server_conf *sc = prx_server_conf_get(vs);
-        int i;
-
-        if (!sc->proxy_status) {
-            continue;
-        }
-        for (i = 0; i < sc->workers->nelts; i++) {
-            prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
-
-            if (w->server != vs) {
-                continue;  /* inherited: listed with its own server */
-            }
-            if (!short_form && !any) {
-                ap_rputs("<hr />\n<h2>Proxy workers</h2>\n<table border=\"1\">"
-                         "<tr><th>Worker</th><th>Status</th><th>Elected</th>"
-                         "<th>Busy</th><th>Errors</th><th>To backend</th>"
-                         "<th>From backend</th></tr>\n", r);
-            }
-            any = 1;
-            if (short_form) {
-                worker_auto(r, w, n++);
-            }
-            else {
-                worker_html(r, w);
-            }
-        }
-    }
-    if (any && !short_form) {
+    ctx.r = r;
+    ctx.short_form = flags & AP_STATUS_SHORT;
+    ctx.n = 0;
+    worker_foreach(ap_server_conf, status_one, &ctx);
+    if (ctx.n && !ctx.short_form) {
         ap_rputs("</table>\n<p>Status: Init = initialised, Ign = ignores "
                  "errors, Dis = disabled, Stop = stopped, Err = in error "
                  "state, Drn = draining, Stby = hot standby, Spar = hot "
                  "spare, HcFl = failed health check, Ok = usable. Errors "
-                 "counts the times the worker entered error state.</p>\n", r);
+                 "counts the times the worker entered error state.</p>\n",
+                 r);
     }
     return OK;
 }

@@ -276,6 +276,28 @@ PRX_DECLARE(prx_worker *) prx_worker_generic(server_rec *s, int forward)
     return prx_generic_reverse;
 }
 
+/* -- iteration ----------------------------------------------------------------- */
+
+/* Every configured worker once: a virtual host's list also holds the main
+ * server's workers it inherited, so a worker is visited with the server
+ * that defined it. The generic worker is not included. */
+void worker_foreach(server_rec *s, worker_fn fn, void *baton)
+{
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        prx_server_conf *sc = prx_server_conf_get(vs);
+        int i;
+
+        for (i = 0; i < sc->workers->nelts; i++) {
+            prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
+            if (w->server == vs) {
+                fn(w, vs, baton);
+            }
+        }
+    }
+}
+
 /* -- creation ---------------------------------------------------------------------- */
 
 static prx_worker *worker_alloc(apr_pool_t *p, server_rec *s,
@@ -309,7 +331,7 @@ const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
 /* Resolve what only a complete configuration decides (spec core.md §3.2,
  * §5): reuse defaults of pattern workers, DNS caching, the implicit I flag
  * of workers that are not balancer members. */
-static void worker_finish(server_rec *s, prx_worker *w)
+static void worker_finish(prx_worker *w, server_rec *s, void *baton)
 {
     const char *dollar = ap_strchr_c(w->name, '$');
     int host_pattern = dollar
@@ -343,8 +365,6 @@ static void worker_finish(server_rec *s, prx_worker *w)
 
 int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
-    server_rec *vs;
-
     prx_generic_reverse = worker_alloc(pconf, s, NULL);
     prx_generic_reverse->name = "proxy:reverse";
     prx_generic_reverse->scheme = "";
@@ -354,39 +374,33 @@ int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     prx_generic_reverse->s->status = PRX_WS_GENERIC | PRX_WS_IGNORE_ERRORS
                                      | PRX_WS_INITIALIZED;
 
-    for (vs = s; vs; vs = vs->next) {
-        prx_server_conf *sc = prx_server_conf_get(vs);
-        int i;
-        for (i = 0; i < sc->workers->nelts; i++) {
-            prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
-            if (w->server == vs) {
-                worker_finish(vs, w);
-            }
-        }
-    }
+    worker_foreach(s, worker_finish, NULL);
     return OK;
+}
+
+typedef struct {
+    apr_pool_t *pchild;
+    int threads;
+} child_ctx;
+
+static void child_init_one(prx_worker *w, server_rec *s, void *baton)
+{
+    child_ctx *ctx = baton;
+    connpool_init_worker(w, ctx->pchild, ctx->threads);
 }
 
 void worker_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    int threads = 0;
-    server_rec *vs;
+    child_ctx ctx;
 
-    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    if (threads < 1) {
-        threads = 1;
+    ctx.pchild = pchild;
+    ctx.threads = 0;
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &ctx.threads);
+    if (ctx.threads < 1) {
+        ctx.threads = 1;
     }
-    connpool_init_worker(prx_generic_reverse, pchild, threads);
-    for (vs = s; vs; vs = vs->next) {
-        prx_server_conf *sc = prx_server_conf_get(vs);
-        int i;
-        for (i = 0; i < sc->workers->nelts; i++) {
-            prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
-            if (!w->rt) {
-                connpool_init_worker(w, pchild, threads);
-            }
-        }
-    }
+    connpool_init_worker(prx_generic_reverse, pchild, ctx.threads);
+    worker_foreach(s, child_init_one, &ctx);
 }
 
 /* -- state -------------------------------------------------------------------------- */
