@@ -27,6 +27,9 @@ my @cases = (
     [ '/nomod/x', 'tcp', 500, 'a URL no scheme module accepts: 500' ],
     [ '/uxh.txt', 'unix', "$docroot/uxh.txt",
       'SetHandler proxy:unix:...|http://localhost reaches the socket' ],
+    [ '/uxh2.txt', 'unix', "$docroot/uxh2.txt",
+      'SetHandler proxy:unix:...|http: (no //host): localhost inserted' ],
+    [ '/uxbad', 'unix', 400, 'a request-level unix://host/... is refused' ],
     [ '/rw/a%20b?q=1', 'tcp', '/RW/a%20b?q=1',
       'RewriteRule [P]: server context, re-encoded, query appended' ],
     [ '/rw/deny', 'tcp', 403, 'RewriteRule [P]: <Proxy> sections apply in server context' ],
@@ -102,4 +105,4 @@ ok $c[0] ne 'none' && $c[1] eq $c[0],
 
 ok((grep { /PRX00031: / } PrxTest::errorlog_lines()),
     'the refused raw URL is logged');
-PrxTest::errorlog_ok(expect => [qw(PRX00031 PRX00051 PRX00052)]);
+PrxTest::errorlog_ok(expect => [qw(PRX00031 PRX00043 PRX00051 PRX00052)]);
