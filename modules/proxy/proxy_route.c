@@ -90,8 +90,12 @@ static apr_ssize_t prefix_match(const char *uri, const char *rule)
 /* -- servlet normalisation (mapping=servlet) ------------------------------------ */
 
 /* Normalise `uri` the way servlet containers do: drop ";params" of every
- * segment, collapse '/', drop ".", resolve "..". `map[i]` receives the
- * offset in `uri` just past the segment name ending at output offset i.
+ * segment, collapse '/' (empty segments such as "/;x/" go too), drop ".",
+ * resolve "..". For every output offset a prefix match can end at, `map`
+ * gives the offset in `uri` the remainder starts at: past a segment name
+ * (its ";params" stay in the remainder), or at the start of a segment name
+ * (a rule ending in '/'). E.g. "/a;p/b" -> "/a/b", map[2] = 2 (the "/a"
+ * match leaves ";p/b"), map[3] = 5 (the "/a/" match leaves "b").
  * @return the normalised path, or NULL when ".." climbs above the root. */
 static char *servlet_normalise(apr_pool_t *p, const char *uri,
                                apr_size_t **map_out)
@@ -118,7 +122,7 @@ static char *servlet_normalise(apr_pool_t *p, const char *uri,
         if (nlen > seg - seg_start) {
             nlen = seg - seg_start;
         }
-        if (nlen == 1 && uri[seg_start] == '.') {
+        if (nlen == 0 || (nlen == 1 && uri[seg_start] == '.')) {
             continue;
         }
         if (nlen == 2 && uri[seg_start] == '.' && uri[seg_start + 1] == '.') {
@@ -134,6 +138,7 @@ static char *servlet_normalise(apr_pool_t *p, const char *uri,
             continue;
         }
         out[o++] = '/';
+        map[o] = seg_start;
         memcpy(out + o, uri + seg_start, nlen);
         o += nlen;
         map[o] = seg_start + nlen;
