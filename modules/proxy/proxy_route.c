@@ -55,9 +55,11 @@ const char *route_interpolate(request_rec *r, const char *s)
 /* -- prefix matching ------------------------------------------------------------ */
 
 /* spec core.md §7.2: a run of '/' in the rule matches a run of '/' in the
- * URI; a rule path not ending in '/' must end at a segment boundary.
+ * URI; a rule path not ending in '/' must end at a segment boundary. In
+ * the raw request-target (`raw`, for nocanon) the query starts at '?' and
+ * ends a segment too; in a decoded path '?' came from %3F and is data.
  * @return the length of `uri` consumed, or -1 when there is no match. */
-static apr_ssize_t prefix_match(const char *uri, const char *rule)
+static apr_ssize_t prefix_match(const char *uri, const char *rule, int raw)
 {
     const char *u = uri, *a = rule;
     apr_size_t rlen = strlen(rule);
@@ -81,7 +83,7 @@ static apr_ssize_t prefix_match(const char *uri, const char *rule)
             return -1;
         }
     }
-    if (rule[rlen - 1] != '/' && *u && *u != '/' && *u != '?') {
+    if (rule[rlen - 1] != '/' && *u && *u != '/' && !(raw && *u == '?')) {
         return -1;
     }
     return u - uri;
@@ -226,7 +228,7 @@ static int try_prefix(request_rec *r, prx_alias *a, const char *fake,
         apr_size_t *map;
         char *norm = servlet_normalise(r->pool, r->uri, &map);
 
-        if (!norm || (n = prefix_match(norm, fake)) < 0) {
+        if (!norm || (n = prefix_match(norm, fake, 0)) < 0) {
             return RULE_NO_MATCH;
         }
         if (!strcmp(real, "!")) {
@@ -237,7 +239,7 @@ static int try_prefix(request_rec *r, prx_alias *a, const char *fake,
         claim(r, a, apr_pstrcat(r->pool, real, rest, NULL), 0);
         return RULE_MATCH;
     }
-    if ((n = prefix_match(uri, fake)) < 0) {
+    if ((n = prefix_match(uri, fake, 0)) < 0) {
         return RULE_NO_MATCH;
     }
     if (!strcmp(real, "!")) {
@@ -247,7 +249,7 @@ static int try_prefix(request_rec *r, prx_alias *a, const char *fake,
     if (nocanon) {
         /* spec core.md §7.4: take the remainder from the raw target at the
          * same offset, if the raw form matches with the same length */
-        apr_ssize_t rn = prefix_match(r->unparsed_uri, fake);
+        apr_ssize_t rn = prefix_match(r->unparsed_uri, fake, 1);
         if (rn == n) {
             rest = r->unparsed_uri + rn;
         }
