@@ -27,6 +27,8 @@ my @cases = (
       'default: the characters of §9 come out literally' ],
     [ '/cn/%e9%22%3c%5b%5d%5e%60%7b%7c%7d%20', [], '/cn/%E9%22%3C%5B%5D%5E%60%7B%7C%7D%20',
       'default: everything else is %XX with upper-case hex' ],
+    [ '/ncs?q=%41', [], '/ncs?q=%41', 'nocanon: a raw query right after a rule without slash' ],
+    [ '/ncs%3Fq', [], undef, 'nocanon: a decoded ? is no segment boundary' ],
     [ '/n%63/abc', [], '/nc/abc',
       'nocanon whose raw form does not match: the decoded form is used' ],
     # ProxyPassMatch with nocanon / mapping=encoded

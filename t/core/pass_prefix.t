@@ -19,6 +19,7 @@ my @cases = (
     [ '/a/',      '/x/',   'rule /a -> /x: /a/ keeps its slash' ],
     [ '/a/c',     '/x/c',  'rule /a -> /x: remainder appended verbatim' ],
     [ '/ab',      '/fallback/ab', 'rule /a does not match /ab (segment boundary)' ],
+    [ '/a%3Fx',   '/fallback/a%3Fx', 'rule /a does not match /a%3Fx: a decoded ? is no boundary' ],
     [ '/b',       '/fallback/b',  'rule /b/ does not match /b' ],
     [ '/b/c',     '/y/c',  'rule /b/ -> /y/: /b/c -> /y/c' ],
     [ '/c/d',     '/zd',   'rule /c/ -> /z: the slash is lost' ],
