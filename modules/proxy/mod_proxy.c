@@ -159,6 +159,9 @@ static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rv != OK) {
         return rv;
     }
+    if ((rv = sections_post_config(pconf, plog, ptemp, s)) != OK) {
+        return rv;
+    }
     return shm_workers_post_config(pconf, s);
 }
 
@@ -171,6 +174,8 @@ static void register_hooks(apr_pool_t *p)
 {
     /* after mod_rewrite's server-context rules, before mod_alias */
     static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
+    /* mod_ssl's module-wide TLS setup before it finishes our sections */
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
     ap_hook_pre_translate_name(route_pre_translate, NULL, NULL,
                                APR_HOOK_MIDDLE);
@@ -179,7 +184,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(route_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_fixups(route_fixups, after_rewrite, NULL, APR_HOOK_FIRST);
     ap_hook_handler(proxy_handler, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_post_config(proxy_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(proxy_post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(proxy_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     status_register_hooks();
 }

@@ -135,6 +135,9 @@ const char *sections_set_proxy_set(cmd_parms *cmd, void *dconf,
                                    const char *args);
 /** map_to_storage: merge the <Proxy> sections matching `r`'s URL. */
 void sections_apply(request_rec *r);
+/** post_config: let other modules (mod_ssl) finish each section's config. */
+int sections_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s);
 
 /* -- proxy_status.c --------------------------------------------------------- */
 

@@ -7,6 +7,25 @@
 #include "proxy_private.h"
 
 #include <apr_fnmatch.h>
+#include <apr_hash.h>
+#include <apr_optional_hooks.h>
+
+/*
+ * The optional hook "section_post_config": mod_ssl hooks into it (by that
+ * name, without linking to us) to build the TLS context of the SSLProxy*
+ * directives found in a <Proxy> section. Without the call, those settings
+ * have no context and every connection using them fails.
+ */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, section_post_config,
+                          (apr_pool_t *p, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s,
+                           ap_conf_vector_t *section_config))
+APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(prx, PRX, int, section_post_config,
+                                    (apr_pool_t *p, apr_pool_t *plog,
+                                     apr_pool_t *ptemp, server_rec *s,
+                                     ap_conf_vector_t *section_config),
+                                    (p, plog, ptemp, s, section_config),
+                                    OK, DECLINED)
 
 /* -- ProxySet / inline parameters ---------------------------------------------- */
 
@@ -155,8 +174,9 @@ const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
     old_path = cmd->path;
     old_override = cmd->override;
     cmd->path = (char *)url;
-    /* what a <Location> body may hold, a <Proxy> body may hold */
-    cmd->override = OR_ALL | ACCESS_CONF;
+    /* what a <Location> body may hold, a <Proxy> body may hold, plus the
+     * directives made for <Proxy> only (PROXY_CONF: SSLProxy* of mod_ssl) */
+    cmd->override = OR_ALL | ACCESS_CONF | PROXY_CONF;
     err = ap_walk_config(cmd->directive->first_child, cmd, section);
     cmd->path = (char *)old_path;
     cmd->override = old_override;
@@ -201,6 +221,37 @@ const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
         }
     }
     return NULL;
+}
+
+/* Every section once, with the server that defines it: a virtual host's
+ * list starts with the main server's sections, which come first. */
+int sections_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *done = apr_hash_make(ptemp);
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        prx_server_conf *sc = prx_server_conf_get(vs);
+        int i;
+
+        for (i = 0; i < sc->sections->nelts; i++) {
+            ap_conf_vector_t *sect = APR_ARRAY_IDX(sc->sections, i,
+                                                   ap_conf_vector_t *);
+            int rv;
+
+            if (apr_hash_get(done, &sect, sizeof(sect))) {
+                continue;
+            }
+            apr_hash_set(done, apr_pmemdup(ptemp, &sect, sizeof(sect)),
+                         sizeof(sect), sect);
+            rv = prx_run_section_post_config(pconf, plog, ptemp, vs, sect);
+            if (rv != OK) {
+                return rv;
+            }
+        }
+    }
+    return OK;
 }
 
 /* -- request time ---------------------------------------------------------------- */
