@@ -29,7 +29,7 @@ my @cases = (
     [ '/x/start/y',     undef,        'the anchor keeps it from matching later' ],
 );
 
-plan tests => 2 * @cases + 4 + 3 + 6 + 1,
+plan tests => 2 * @cases + 4 + 3 + 6 + 4 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_match');
@@ -93,6 +93,19 @@ isnt $c[1], $c[0], 'a pattern worker opens a new connection per request';
 @c = conns('/pwr/');
 ok $c[0] ne 'none', 'enablereuse=on pattern worker requests reach the backend';
 is $c[1], $c[0], 'enablereuse=on lets a pattern worker reuse its connection';
+{
+    my $port = $echo->port;
+    my $res = GET "/hp/$port/x?q=1";
+    is((PrxTest::echo_of($res) || {})->{target}, '/hp/x?q=1',
+        'a port substituted from the path reaches that port');
+    @c = conns("/hp/$port/");
+    ok $c[0] ne 'none', 'requests through a worker with $n in the port work';
+    isnt $c[1], $c[0], 'with $n in the port, enablereuse=on is ignored: no reuse';
+    # logged at startup, after the configuration was read
+    my @log = do { open my $fh, '<', PrxTest::error_log() or die $!; <$fh> };
+    ok((grep { m{PRX00003: worker http://127\.0\.0\.1:\$1/hp/\$2: enablereuse/disablereuse ignored} } @log),
+        'and a startup warning says so');
+}
 @c = conns('/plain/');
 ok $c[0] ne 'none', 'plain worker requests reach the backend';
 is $c[1], $c[0], 'a plain worker reuses by default';
