@@ -58,7 +58,7 @@ my @cookie = (
       'and does not map for another value' ],
 );
 
-plan tests => 2 * @url + 2 * @cookie + 3 + 1,
+plan tests => 2 * @url + 2 * @cookie + 5 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 sub esc { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge; $s }
@@ -79,6 +79,26 @@ for my $c (@cookie) {
     is $res->code, 200, "$what: 200";
     my @got = $res->header('Set-Cookie');
     is "@got", $want, "$what: Set-Cookie: $want";
+}
+
+# server-level entries first, then those of the <Location>
+{
+    my $res = GET '/rv/loc/h', redirect_ok => 0, 'X-Echo-Status' => 302,
+        'X-Echo-Header' => "Location: http://$b/rv/x";
+    is $res->header('Location'), "http://$hp/rv/x",
+        'ProxyPassReverse: the server rule comes before the <Location> one';
+    $res = GET '/rv/loc/h', redirect_ok => 0, 'X-Echo-Status' => 302,
+        'X-Echo-Header' => "Location: http://$b/lronly/y";
+    is $res->header('Location'), "http://$hp/rv/loc/y",
+        'ProxyPassReverse in <Location> applies, mapping to the section path';
+    $res = GET '/rv/h', redirect_ok => 0, 'X-Echo-Status' => 302,
+        'X-Echo-Header' => "Location: http://$b/lronly/y";
+    is $res->header('Location'), "http://$b/lronly/y", '... only inside that <Location>';
+    $res = GET '/rv/loc/c', 'X-Echo-Header' => 'Set-Cookie: p=1; path=/app/x';
+    is $res->header('Set-Cookie'), 'p=1; path=/shop/',
+        'ProxyPassReverseCookiePath: the server entry comes before the <Location> one';
+    $res = GET '/rv/loc/c', 'X-Echo-Header' => 'Set-Cookie: q=1; path=/only-loc/x';
+    is $res->header('Set-Cookie'), 'q=1; path=/ol/', 'ProxyPassReverseCookiePath in <Location> applies';
 }
 
 # several Set-Cookie fields in one response are each mapped
