@@ -308,11 +308,6 @@ sub start {
     }
     close $w;
     $self->{pid} = $pid;
-    $self->{pidfile} = "$dir/$pid.pid";
-    if (open my $pf, '>', $self->{pidfile}) {
-        print $pf "$pid\n";
-        close $pf;
-    }
     my $line = '';
     my $rin = '';
     vec($rin, fileno($r), 1) = 1;
@@ -361,7 +356,6 @@ sub stop {
         }
         Time::HiRes::sleep(0.02);
     }
-    unlink $self->{pidfile};
 }
 
 sub DESTROY { $_[0]->stop }
