@@ -3,6 +3,7 @@
 #   make fuzz                      build fuzz/bin/fuzz_*
 #   make fuzz-run [FUZZ_SECONDS=n] run each for n seconds (default 15) on a
 #                                  scratch copy of its seed corpus
+#   make fuzz-clean                remove fuzz/bin and fuzz/work
 # See fuzz/README.md.
 
 FUZZ_SECONDS = 15
@@ -71,4 +72,9 @@ fuzz-run: fuzz
 	  fi; \
 	done
 
-.PHONY: fuzz fuzz-run fuzz-check-cc
+# Not hooked into `make clean` here (clean-local belongs to Makefile.am):
+# there, `clean-local: fuzz-clean` does it.
+fuzz-clean:
+	rm -rf $(FUZZ_BIN) $(FUZZ_WORK)
+
+.PHONY: fuzz fuzz-run fuzz-check-cc fuzz-clean
