@@ -45,7 +45,7 @@ my @cases = (
     [ '/nploc/remote', 'tcp', '/nploc/remote', 'no-proxy unset: the <Location> rule applies' ],
 );
 
-plan tests => 2 * @cases + 3 + 1 + 1 + 1,
+plan tests => 2 * @cases + 4 + 1 + 1 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_rewrite.c');
 
 my %b = (
@@ -99,6 +99,9 @@ sub conns {
 my @c = conns('/rw/c');
 ok $c[0] ne 'none' && $c[1] ne $c[0],
     "RewriteRule [P] without a worker: a new connection per request (@c)";
+@c = conns('/shp.txt?');
+ok $c[0] ne 'none' && $c[1] eq $c[0],
+    "SetHandler proxy: with a <Proxy>-defined worker: the connection is reused (@c)";
 @c = conns('/rwp/c');
 ok $c[0] ne 'none' && $c[1] eq $c[0],
     "RewriteRule [P] with a <Proxy>-defined worker: the connection is reused (@c)";
