@@ -73,7 +73,7 @@ my @cases = (
     [ '/nq/x?a=1', [], '/nq/x?a=1', 'noquery: accepted, an HTTP backend still gets the query' ],
 );
 
-plan tests => 2 * @cases + 2 + 3 + 2 + 2,
+plan tests => 2 * @cases + 2 + 3 + 7 + 2 + 2,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_flags');
@@ -118,6 +118,20 @@ $res = GET '/ip/r', redirect_ok => 0, 'X-Tenant' => 'other',
 is $res->header('Location'), "http://127.0.0.1:$port/t-acme/moved",
     'another tenant does not get the mapping of acme';
 
+# AllowEncodedSlashes
+for ([ '/ns/a%2Fb%3Fc', 200, '/ns/a%2Fb%3Fc', 'NoDecode: %2F kept, the decoded ? re-encoded' ],
+     [ '/ns/a%2fb', 200, '/ns/a%2fb', 'NoDecode: an escape is kept as sent' ],
+     [ '/ns/100%25', 400, undef, 'NoDecode: a decoded % that is no escape gives 400' ],
+     [ '/on/a%2Fb', 200, '/on/a/b', 'On: %2F is decoded' ]) {
+    my ($path, $code, $want, $what) = @$_;
+    Apache::TestRequest::module($path =~ m{^/on/} ? 'core_pass_flags_slashes_on'
+                                                  : 'core_pass_flags_slashes');
+    my $res = GET $path;
+    is $res->code, $code, "$what: $code";
+    is((PrxTest::echo_of($res) || {})->{target}, $want, "$what: backend got " . ($want // 'nothing'))
+        if defined $want;
+}
+
 # interpolate without ProxyPassInterpolateEnv On substitutes nothing
 Apache::TestRequest::module('core_pass_flags_noenv');
 $res = GET '/ip/x', 'X-Tenant' => 'acme';
@@ -129,4 +143,4 @@ is((PrxTest::echo_of($res) || {})->{target}, '/t-$%7BTENANT%7D/x',
 ok((grep { /PRX00042: .*ignoring unsafe nocanon/ } PrxTest::errorlog_lines()),
     'the fallback from nocanon is logged');
 
-PrxTest::errorlog_ok();
+PrxTest::errorlog_ok(expect => [qw(PRX00030)]);
