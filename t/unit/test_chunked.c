@@ -243,8 +243,10 @@ static void decode(apr_pool_t *p, const char *name, const char *in,
         end = k < ncuts ? cuts[k] : len;
         pos = start;
         do {
+            char *piece = unit_piece(in + pos, end - pos);
+
             consumed = (apr_size_t)-1;
-            st = prx_chunked_decode(&c, in + pos, end - pos, &consumed,
+            st = prx_chunked_decode(&c, piece, end - pos, &consumed,
                                     &data, &dlen);
             if (consumed > end - pos) {
                 CHECK(0, "%s: consumed %lu of %lu", name,
@@ -252,10 +254,11 @@ static void decode(apr_pool_t *p, const char *name, const char *in,
                 consumed = end - pos;
             }
             if (st == PRX_HP_DATA) {
-                if (!CHECK(dlen > 0 && data >= in + pos
-                           && data + dlen <= in + pos + consumed,
+                if (!CHECK(dlen > 0 && data >= piece
+                           && data + dlen <= piece + consumed,
                            "%s: data span outside the consumed input",
                            name)) {
+                    free(piece);
                     done = 1;
                     break;
                 }
@@ -270,6 +273,7 @@ static void decode(apr_pool_t *p, const char *name, const char *in,
             else {
                 done = 1;
             }
+            free(piece);
             pos += consumed;
         } while (!done && st == PRX_HP_DATA && pos < end);
         r->stop = pos;

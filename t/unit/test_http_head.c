@@ -348,9 +348,13 @@ static const char *run(apr_pool_t *p, const head_case *tc,
     prx_http_head_init(h, p, tc->max_line ? tc->max_line : 256,
                        tc->max_fields ? tc->max_fields : 100, tc->mode);
     for (k = 0; k <= ncuts; k++) {
+        char *piece;
+
         end = k < ncuts ? cuts[k] : tc->len;
+        piece = unit_piece(tc->in + start, end - start);
         consumed = (apr_size_t)-1;
-        st = prx_http_head_parse(h, tc->in + start, end - start, &consumed);
+        st = prx_http_head_parse(h, piece, end - start, &consumed);
+        free(piece);
         if (consumed > end - start) {
             CHECK(0, "%s: consumed %lu of %lu", tc->name,
                   (unsigned long)consumed, (unsigned long)(end - start));
