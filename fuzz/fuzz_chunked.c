@@ -61,6 +61,9 @@ static void run(apr_pool_t *p, const char *in, size_t len, size_t max_line,
     c.trailer = on_trailer;
     c.baton = &t;
     for (;;) {
+        const char *base;
+        char *copy;
+
         if (pos == end) {
             size_t n = len - pos;
 
@@ -71,18 +74,20 @@ static void run(apr_pool_t *p, const char *in, size_t len, size_t max_line,
             }
             end = pos + n;
         }
+        copy = piece ? fuzz_piece(in + pos, end - pos) : NULL;
+        base = copy ? copy : in + pos;
         consumed = (apr_size_t)-1;
-        st = prx_chunked_decode(&c, in + pos, end - pos, &consumed, &d, &dlen);
+        st = prx_chunked_decode(&c, base, end - pos, &consumed, &d, &dlen);
         FUZZ_ASSERT(consumed <= end - pos);
         if (st == PRX_HP_DATA) {
-            FUZZ_ASSERT(dlen > 0 && d >= in + pos
-                        && d + dlen <= in + pos + consumed);
+            FUZZ_ASSERT(dlen > 0 && d >= base && d + dlen == base + consumed);
             memcpy(r->body + r->body_len, d, dlen);
             r->body_len += dlen;
         }
         else {
             FUZZ_ASSERT(d == NULL && dlen == 0);
         }
+        free(copy);
         pos += consumed;
         if (st != PRX_HP_DATA && st != PRX_HP_NEED_MORE) {
             break;

@@ -115,14 +115,17 @@ static void run(apr_pool_t *p, const char *in, size_t len, size_t max_line,
     prx_http_head_init(&h, p, max_line, max_fields, mode);
     for (;;) {
         size_t n = len - pos;
+        char *copy;
 
         if (piece && n > 0) {
             size_t want = fuzz_next(&seed) % (piece + 1);
 
             n = want < n ? want : n;
         }
+        copy = piece ? fuzz_piece(in + pos, n) : NULL;
         consumed = (apr_size_t)-1;
-        st = prx_http_head_parse(&h, in + pos, n, &consumed);
+        st = prx_http_head_parse(&h, copy ? copy : in + pos, n, &consumed);
+        free(copy);
         FUZZ_ASSERT(consumed <= n);
         pos += consumed;
         if (st != PRX_HP_NEED_MORE) {
