@@ -101,6 +101,15 @@ const char *worker_parse_url(apr_pool_t *p, const char *url,
     if (!colon || colon == url) {
         return apr_psprintf(p, "URL '%s' has no scheme", url);
     }
+    /* RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). Anything else
+     * (e.g. the "^http" of a <ProxyMatch> regex) would make a worker that
+     * no request URL can ever match */
+    for (s = url; s < colon; s++) {
+        if (!apr_isalpha(*s)
+            && (s == url || (!apr_isdigit(*s) && !ap_strchr_c("+-.", *s)))) {
+            return apr_psprintf(p, "URL '%s' has no valid scheme", url);
+        }
+    }
     *scheme = apr_pstrmemdup(p, url, (apr_size_t)(colon - url));
     ap_str_tolower((char *)*scheme);
     s = colon + 1;
