@@ -26,6 +26,8 @@ my @access = (
     [ '/sec/pm/bob/admin',  403, '<ProxyMatch>: matches' ],
     [ '/sec/pm/bob/public', 200, '<ProxyMatch>: no match' ],
     [ '/sec/pm/BOB/admin',  200, '<ProxyMatch>: case-sensitive' ],
+    [ '/sec/tilde/42',      403, '<Proxy ~ regex>: matches' ],
+    [ '/sec/tilde/42x',     200, '<Proxy ~ regex>: no match' ],
 );
 
 plan tests => 2 * @access + 6 + 1 + 3 + 3 + 1,
