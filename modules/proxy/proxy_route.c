@@ -47,6 +47,11 @@ const char *route_interpolate(request_rec *r, const char *s)
         s = close + 1;
         open = strstr(s, "${");
     }
+    if (open && n >= 29 && ap_strchr_c(open + 2, '}')) {
+        /* more variables than pieces: the rest gets its own pass (an
+         * unclosed "${" ended the loop otherwise and stays as is) */
+        s = route_interpolate(r, s);
+    }
     v[n].iov_base = (void *)s;
     v[n++].iov_len = strlen(s);
     return apr_pstrcatv(r->pool, v, n, NULL);
