@@ -67,6 +67,10 @@ my @cases = (
       'interpolate: ${TENANT} in the path' ],
     [ '/ipath-acme/y', [ 'X-Tenant' => 'other' ], undef,
       'interpolate: the path follows the variable' ],
+    [ '/imany/x', [ 'X-Tenant' => 'ab' ], '/' . ('ab' x 10) . '-' . ('ab' x 10) . '/x',
+      'interpolate: twenty variables in one target' ],
+    [ '/iopen/x', [ 'X-Tenant' => 'c' ], '/' . ('c' x 16) . '-$%7BOPEN/x',
+      'interpolate: an unclosed ${ after many variables stays literal' ],
     [ '/lit/x', [ 'X-Tenant' => 'acme' ], '/lit-$%7BTENANT%7D/x',
       'without "interpolate" ${TENANT} stays literal' ],
     # noquery
