@@ -138,13 +138,14 @@ static const char *cookie_map(apr_array_header_t *tab, const char *val,
 }
 
 /* spec http.md §9.3: the value of a path= or domain= attribute is
- * replaced as a whole; every other byte of the cookie is kept. */
+ * replaced as a whole; every other byte of the cookie is kept. Only the
+ * replaced values cost pieces of output, however many attributes the
+ * backend sent. */
 PRX_DECLARE(const char *) prx_reverse_cookie(request_rec *r, const char *v)
 {
-    apr_array_header_t *ra, *paths, *domains;
-    const char *s, *seg_start;
-    struct iovec out[64];
-    int nout = 0, changed = 0;
+    apr_array_header_t *ra, *paths, *domains, *out = NULL;
+    const char *s, *seg_start, *copied;
+    struct iovec *iov;
 
     if (r->proxyreq != PROXYREQ_REVERSE || !v) {
         return v;
@@ -153,47 +154,45 @@ PRX_DECLARE(const char *) prx_reverse_cookie(request_rec *r, const char *v)
     if (!paths && !domains) {
         return v;
     }
-    seg_start = v;
+    seg_start = copied = v;
     for (s = v;; s++) {
         if (*s == ';' || *s == '\0') {
             const char *a = seg_start, *val = NULL, *repl = NULL;
-            apr_size_t vlen;
 
             while (a < s && apr_isspace(*a)) {
                 a++;
             }
             if (s - a >= 5 && !strncasecmp(a, "path=", 5)) {
                 val = a + 5;
-                vlen = (apr_size_t)(s - val);
-                repl = cookie_map(paths, val, vlen, 0);
+                repl = cookie_map(paths, val, (apr_size_t)(s - val), 0);
             }
             else if (s - a >= 7 && !strncasecmp(a, "domain=", 7)) {
                 val = a + 7;
-                vlen = (apr_size_t)(s - val);
-                repl = cookie_map(domains, val, vlen, 1);
-            }
-            if (nout + 3 > (int)(sizeof(out) / sizeof(out[0]))) {
-                /* absurdly many attributes: leave the cookie alone */
-                return v;
+                repl = cookie_map(domains, val, (apr_size_t)(s - val), 1);
             }
             if (repl) {
-                out[nout].iov_base = (void *)seg_start;
-                out[nout++].iov_len = (apr_size_t)(val - seg_start);
-                out[nout].iov_base = (void *)repl;
-                out[nout++].iov_len = strlen(repl);
-                changed = 1;
-            }
-            else {
-                out[nout].iov_base = (void *)seg_start;
-                out[nout++].iov_len = (apr_size_t)(s - seg_start);
+                if (!out) {
+                    out = apr_array_make(r->pool, 5, sizeof(struct iovec));
+                }
+                iov = apr_array_push(out);
+                iov->iov_base = (void *)copied;
+                iov->iov_len = (apr_size_t)(val - copied);
+                iov = apr_array_push(out);
+                iov->iov_base = (void *)repl;
+                iov->iov_len = strlen(repl);
+                copied = s;
             }
             if (*s == '\0') {
                 break;
             }
-            out[nout].iov_base = (void *)";";
-            out[nout++].iov_len = 1;
             seg_start = s + 1;
         }
     }
-    return changed ? apr_pstrcatv(r->pool, out, nout, NULL) : v;
+    if (!out) {
+        return v;
+    }
+    iov = apr_array_push(out);
+    iov->iov_base = (void *)copied;
+    iov->iov_len = strlen(copied);
+    return apr_pstrcatv(r->pool, (struct iovec *)out->elts, out->nelts, NULL);
 }
