@@ -18,8 +18,11 @@ static const char *const hop_fields[] = {
     "Upgrade", NULL
 };
 
-/* Remove every field named in one Connection value. */
-static void unset_named(apr_table_t *t, const char *val, int *close_token)
+/* Remove every field named in one Connection value; names of any length
+ * (a long one skipped would reach the backend although the client said
+ * it is hop-by-hop). */
+static void unset_named(apr_pool_t *p, apr_table_t *t, const char *val,
+                        int *close_token)
 {
     const char *s = val;
 
@@ -35,7 +38,6 @@ static void unset_named(apr_table_t *t, const char *val, int *close_token)
         }
         e = s;
         if (e > b) {
-            char name[64];
             apr_size_t n = (apr_size_t)(e - b);
 
             if (n == 5 && !strncasecmp(b, "close", 5)) {
@@ -44,11 +46,7 @@ static void unset_named(apr_table_t *t, const char *val, int *close_token)
                 }
                 continue;
             }
-            if (n < sizeof(name)) {
-                memcpy(name, b, n);
-                name[n] = '\0';
-                apr_table_unset(t, name);
-            }
+            apr_table_unset(t, apr_pstrmemdup(p, b, n));
         }
     }
 }
@@ -84,7 +82,7 @@ PRX_DECLARE(void) prx_headers_strip_hop_by_hop(apr_table_t *t,
         /* collect first: unsetting while iterating would skip entries */
         apr_table_do(collect_connection, &ctx, t, "Connection", NULL);
         for (i = 0; i < ctx.vals->nelts; i++) {
-            unset_named(t, APR_ARRAY_IDX(ctx.vals, i, const char *),
+            unset_named(p, t, APR_ARRAY_IDX(ctx.vals, i, const char *),
                         close_token);
         }
     }
