@@ -190,6 +190,12 @@ const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
         ap_set_module_config(section, &proxy_module, d);
     }
     d->section = url;
+    if (!is_match && !strncasecmp(url, "unix:", 5) && ap_strchr_c(url, '|')) {
+        /* spec core.md §11: the socket goes to the worker (below), the
+         * URL after the bar is what requests are matched against, as in
+         * sections_apply() */
+        d->section = ap_strchr_c(url, '|') + 1;
+    }
     d->section_regex = re;
     d->section_is_match = is_match || ap_is_matchexp(url);
     *(ap_conf_vector_t **)apr_array_push(sc->sections) = section;
