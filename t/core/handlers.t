@@ -39,6 +39,7 @@ my @cases = (
     [ '/uxr/y?q=3', 'unix', '/UXR/y?q=3', 'RewriteRule [P] to a unix: URL reaches the socket' ],
     [ '/ux/z?q=4', 'unix', '/UX/z?q=4', 'ProxyPass to unix:...|http://localhost/UX/' ],
     [ '/ux/deny', 'unix', 403, 'ProxyPass to unix:: <Proxy http://localhost/...> applies' ],
+    [ '/ux/sockdeny', 'unix', 403, 'ProxyPass to unix:: <Proxy unix:...|http://localhost/...> applies' ],
     [ '/np/local', 'tcp', undef, 'no-proxy: the ProxyPass rule is skipped' ],
     [ '/np/remote', 'tcp', '/np/remote', 'no-proxy unset: the rule applies' ],
     [ '/nploc/local', 'tcp', undef, 'no-proxy: the <Location> rule is skipped too' ],
