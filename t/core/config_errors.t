@@ -116,6 +116,8 @@ my @cases = (
       'a target that is no URL' ],
     [ "ProxyPass /x http://", qr/ProxyPass.*has no host/, 'a URL without host' ],
     [ "ProxyPass /x ^http://h/", qr/ProxyPass.*has no valid scheme/, 'a URL with an invalid scheme' ],
+    [ "ProxyPass /x http://[::1]:8080/", undef, 'an IPv6 literal target' ],
+    [ "ProxyPass /x http://[::1:8080/", qr/ProxyPass.*unterminated IPv6/, 'an unterminated IPv6 literal' ],
     [ "<ProxyMatch ^http://h/app/>\nProxySet timeout=5\n</ProxyMatch>",
       qr/ProxySet.*has no valid scheme/, 'ProxySet inside <ProxyMatch> whose regex is no URL' ],
     [ "<ProxyMatch ^http://h/(.*)\$>\nProxySet timeout=5\n</ProxyMatch>",
