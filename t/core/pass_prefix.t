@@ -51,7 +51,7 @@ my @root = (
     [ '/',          '/',      'ProxyPass / http://b/: /' ],
 );
 
-plan tests => 2 * (@cases + @root) + 3 + 1 + 1,
+plan tests => 2 * (@cases + @root) + 3 + 3 + 1 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'core_prefix');
@@ -85,6 +85,18 @@ check(@$_) for @cases;
         '127.0.0.1:' . $echo->port . ' none', 'no user info reaches the backend';
     is $res[1]->header('X-Echo-Conn'), $res[0]->header('X-Echo-Conn') // 'none',
         "its worker is found at request time (the connection is reused)";
+}
+
+# an upper-case scheme and host: normalised, and the worker still found
+{
+    PrxTest::ua(keep_alive => 1);
+    my @res = map { GET "/uc/$_" } 1, 2;
+    PrxTest::ua();
+    my $rec = PrxTest::echo_of($res[0]) || {};
+    is $rec->{target}, '/UC/1', 'HTTP://LocalHost/UC/: the path keeps its case';
+    is PrxTest::header_of($rec, 'Host'), 'localhost:' . $echo->port, 'the host is lower-cased';
+    is $res[1]->header('X-Echo-Conn'), $res[0]->header('X-Echo-Conn') // 'none',
+        'the worker is found for the canonical URL (the connection is reused)';
 }
 
 Apache::TestRequest::module('core_pass_root');
