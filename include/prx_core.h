@@ -84,6 +84,7 @@ typedef enum {
     PRX_FAIL_TRUNCATED,     /**< 502: body ended early (head already sent) */
     PRX_FAIL_CLIENT_BODY,   /**< 400: reading the client's body failed */
     PRX_FAIL_CLIENT_ABORT,  /**< client went away */
+    PRX_FAIL_BLOCKED,       /**< 403: ProxyBlock matched the target */
     PRX_FAIL_INTERNAL       /**< 500 */
 } prx_fail;
 
@@ -225,6 +226,10 @@ typedef struct {
     apr_sockaddr_t *source_address;
     int pass_inherit;
     int bal_inherit;
+    apr_array_header_t *remotes;   /**< ProxyRemote(Match) entries */
+    apr_array_header_t *noproxies; /**< NoProxy entries */
+    apr_array_header_t *blocks;    /**< ProxyBlock entries */
+    const char *domain;            /**< ProxyDomain, or NULL */
     /* private: "was it set" markers for merging */
     unsigned int req_set:1, via_set:1, badheader_set:1, max_forwards_set:1,
                  timeout_set:1, io_buffer_size_set:1, recv_buffer_size_set:1,
@@ -263,6 +268,8 @@ typedef struct {
     int attempts;             /**< attempts made so far (failover) */
     apr_int64_t max_forwards; /**< Max-Forwards to send, -1 = none */
     const char *scheme;       /**< lower-case scheme of the backend URL */
+    const char *target_host;  /**< host of the backend URL (ProxyBlock) */
+    unsigned int via_remote:1;/**< this attempt goes through ProxyRemote */
     void *scheme_data;        /**< scheme module's per-request state that
                                    must survive failover attempts */
 } prx_req;
@@ -383,9 +390,11 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
  * for the generic worker) TLS is set up through mod_ssl with the server
  * name of spec http.md §2.4; a pooled TLS connection made for another name
  * is reconnected. TLS failures show when writing (the caller's 502).
- * @return APR_SUCCESS, or the failure; *fail is set to PRX_FAIL_DNS or
- *         PRX_FAIL_CONNECT (caller answers 500 / 503; the core's error
- *         state bookkeeping has been done).
+ * @return APR_SUCCESS, or the failure; *fail is set to PRX_FAIL_DNS,
+ *         PRX_FAIL_CONNECT or PRX_FAIL_BLOCKED (ProxyBlock matched an
+ *         address of the target; 403); the caller answers
+ *         prx_fail_status(); the core logged it and did the error state
+ *         bookkeeping.
  */
 PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
                                            const char *host, apr_port_t port,
@@ -394,6 +403,15 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
 /** @return non-zero when outgoing TLS (mod_ssl) is available, so that a
  *  scheme module can decline https:// cleanly when it is not. */
 PRX_DECLARE(int) prx_conn_tls_available(prx_worker *w, request_rec *r);
+
+/**
+ * ProxyBlock (spec core.md §3.12): @return non-zero, with a warning
+ * logged, when `host` contains a blocked word or `addrs` (may be NULL)
+ * holds a blocked address. For scheme modules that connect by themselves
+ * (mod_proxy_connect); prx_conn_connect() already checks.
+ */
+PRX_DECLARE(int) prx_blocked(request_rec *r, const char *host,
+                             apr_sockaddr_t *addrs);
 
 /** Give `c` back. It is pooled only when the worker reuses connections,
  *  `c->close` is clear and the socket is connected; otherwise closed. */

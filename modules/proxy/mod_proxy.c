@@ -71,9 +71,11 @@ static prx_worker *choose_worker(request_rec *r, const char *url)
     return w;
 }
 
-/* One attempt on `w`. */
+/* One attempt on `w`, directly or through the upstream proxy
+ * `proxyname` (NULL: direct). @return DECLINED when no scheme module took
+ * the URL. */
 static int attempt(request_rec *r, prx_worker *w, prx_server_conf *sc,
-                   char *url, const char *scheme)
+                   char *url, const char *proxyname, apr_port_t proxyport)
 {
     int rv;
 
@@ -86,8 +88,44 @@ static int attempt(request_rec *r, prx_worker *w, prx_server_conf *sc,
     }
     apr_atomic_inc32(&w->s->busy);
     apr_atomic_add64((volatile apr_uint64_t *)&w->s->elected, 1);
-    rv = prx_run_scheme_handler(r, w, sc, url, NULL, 0);
+    prx_req_get(r)->via_remote = proxyname != NULL;
+    rv = prx_run_scheme_handler(r, w, sc, url, proxyname, proxyport);
     apr_atomic_dec32(&w->s->busy);
+    return rv;
+}
+
+static int request_has_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+
+    return apr_table_get(r->headers_in, "Transfer-Encoding")
+           || (cl && strcmp(cl, "0"));
+}
+
+/* spec core.md §10.4: every matching ProxyRemote entry in turn, then the
+ * origin directly. A 502 from an upstream moves on only when no body was
+ * consumed; any other answer is final. */
+static int route_attempts(request_rec *r, prx_worker *w, prx_server_conf *sc,
+                          char *url, const char *scheme, int direct)
+{
+    int rv, from = 0;
+    const char *remote;
+    apr_port_t rport;
+
+    while (!direct
+           && (remote = forward_next_remote(r, url, scheme, &from, &rport))) {
+        rv = attempt(r, w, sc, url, remote, rport);
+        if (rv == DECLINED) {
+            continue;
+        }
+        if (rv != HTTP_BAD_GATEWAY || request_has_body(r)) {
+            return rv;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PRXLOGNO(00053)
+                      "upstream proxy %s:%u failed for %s; trying the next "
+                      "route", remote, rport, url);
+    }
+    rv = attempt(r, w, sc, url, NULL, 0);
     if (rv == DECLINED) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00051)
                       "no scheme module accepted %s (scheme '%s'): is "
@@ -97,6 +135,20 @@ static int attempt(request_rec *r, prx_worker *w, prx_server_conf *sc,
                          "no protocol handler for this URL scheme");
     }
     return rv;
+}
+
+/* The host part of the backend URL ("host:port" for CONNECT). */
+static const char *target_host(request_rec *r, const char *url)
+{
+    apr_uri_t u;
+
+    if (r->method_number == M_CONNECT && r->proxyreq == PROXYREQ_PROXY) {
+        return r->parsed_uri.hostname;
+    }
+    if (apr_uri_parse(r->pool, url, &u) != APR_SUCCESS) {
+        return NULL;
+    }
+    return u.hostname;
 }
 
 static int proxy_handler(request_rec *r)
@@ -131,20 +183,27 @@ static int proxy_handler(request_rec *r)
     scheme = apr_pstrmemdup(r->pool, url, (apr_size_t)(colon - url));
     ap_str_tolower(scheme);
 
-    if ((rv = headers_max_forwards_check(r)) != DECLINED) {
+    if ((rv = headers_max_forwards_check(r)) != DECLINED
+        || (rv = forward_domain_redirect(r)) != DECLINED) {
         return rv;
     }
     sc = prx_server_conf_get(r->server);
     pr = route_req_make(r);
+    pr->scheme = scheme;
+    pr->target_host = target_host(r, url);
+    if (sc->blocks->nelts && prx_blocked(r, pr->target_host, NULL)) {
+        return prx_error(r, HTTP_FORBIDDEN,
+                         "Connect to remote machine blocked");
+    }
     w = choose_worker(r, url);
     rv = prx_run_pre_request(&w, &balancer, r, sc, &url);
     if (rv != DECLINED && rv != OK) {
         return rv;
     }
     pr->worker = w;
-    pr->scheme = scheme;
     pr->attempts++;
-    rv = attempt(r, w, sc, url, scheme);
+    rv = route_attempts(r, w, sc, url, scheme,
+                        forward_is_direct(r, pr->target_host));
     prx_run_post_request(w, balancer, r, sc);
     return rv;
 }
@@ -177,6 +236,8 @@ static void register_hooks(apr_pool_t *p)
     /* mod_ssl's module-wide TLS setup before it finishes our sections */
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
+    ap_hook_post_read_request(forward_post_read_request, NULL, NULL,
+                              APR_HOOK_FIRST);
     ap_hook_pre_translate_name(route_pre_translate, NULL, NULL,
                                APR_HOOK_MIDDLE);
     ap_hook_translate_name(route_translate, after_rewrite, NULL,

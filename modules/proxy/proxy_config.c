@@ -27,6 +27,7 @@ void *config_server_create(apr_pool_t *p, server_rec *s)
     sc->workers = apr_array_make(p, 8, sizeof(prx_worker *));
     sc->balancers = apr_array_make(p, 1, sizeof(struct prx_balancer *));
     sc->sections = apr_array_make(p, 1, sizeof(ap_conf_vector_t *));
+    forward_init_conf(p, sc);
     sc->via = PRX_VIA_OFF;
     sc->badheader = PRX_BAD_ISERROR;
     sc->max_forwards = -1;
@@ -47,10 +48,17 @@ void *config_server_merge(apr_pool_t *p, void *basev, void *addv)
     /* spec core.md §3.7: the main server's rules always come first */
     sc->aliases = apr_array_append(p, base->aliases, add->aliases);
     sc->sections = apr_array_append(p, base->sections, add->sections);
+    sc->noproxies = apr_array_append(p, base->noproxies, add->noproxies);
+    sc->blocks = apr_array_append(p, base->blocks, add->blocks);
+    sc->domain = add->domain ? add->domain : base->domain;
     sc->pass_inherit = MERGE_SET(base, add, pass_inherit);
     sc->pass_inherit_set = base->pass_inherit_set || add->pass_inherit_set;
     sc->bal_inherit = MERGE_SET(base, add, bal_inherit);
     sc->bal_inherit_set = base->bal_inherit_set || add->bal_inherit_set;
+    /* spec core.md §3.7: ProxyPassInherit governs the ProxyRemote list */
+    sc->remotes = sc->pass_inherit
+                  ? apr_array_append(p, base->remotes, add->remotes)
+                  : add->remotes;
     if (sc->pass_inherit || sc->bal_inherit) {
         sc->workers = apr_array_append(p, base->workers, add->workers);
         sc->balancers = apr_array_append(p, base->balancers, add->balancers);
@@ -568,19 +576,6 @@ static const char *set_error_override(cmd_parms *cmd, void *dconf,
 
 /* -- server-level directives ---------------------------------------------------- */
 
-static const char *set_proxy_requests(cmd_parms *cmd, void *dconf, int flag)
-{
-    prx_server_conf *sc = cmd_sconf(cmd);
-
-    if (flag) {
-        return "ProxyRequests: forward proxying (On) is not supported by "
-               "this build yet; only Off is accepted";
-    }
-    sc->req = 0;
-    sc->req_set = 1;
-    return NULL;
-}
-
 static const char *set_pass_inherit(cmd_parms *cmd, void *dconf, int flag)
 {
     prx_server_conf *sc = cmd_sconf(cmd);
@@ -778,8 +773,22 @@ const command_rec prx_cmds[] = {
                     RSRC_CONF | ACCESS_CONF,
                     "On|Off, then optional status codes (400-599) to "
                     "override"),
-    AP_INIT_FLAG("ProxyRequests", set_proxy_requests, NULL, RSRC_CONF,
-                 "forward proxying; this build accepts Off only"),
+    AP_INIT_FLAG("ProxyRequests", forward_set_requests, NULL, RSRC_CONF,
+                 "On: act as a forward proxy (secure it with <Proxy>)"),
+    AP_INIT_TAKE23("ProxyRemote", forward_set_remote, NULL, RSRC_CONF,
+                   "'*', a scheme or a URL prefix, then the upstream proxy "
+                   "URL [user:password]"),
+    AP_INIT_TAKE23("ProxyRemoteMatch", forward_set_remote, (void *)1,
+                   RSRC_CONF,
+                   "a regex of the URL, then the upstream proxy URL "
+                   "[user:password]"),
+    AP_INIT_ITERATE("NoProxy", forward_set_noproxy, NULL, RSRC_CONF,
+                    "hosts, domains, subnets or words reached without "
+                    "ProxyRemote"),
+    AP_INIT_ITERATE("ProxyBlock", forward_set_block, NULL, RSRC_CONF,
+                    "words, hosts or domains never connected to ('*': all)"),
+    AP_INIT_TAKE1("ProxyDomain", forward_set_domain, NULL, RSRC_CONF,
+                  "the domain appended to dotless host names (a 301)"),
     AP_INIT_TAKE1("ProxyVia", set_proxy_via, NULL, RSRC_CONF,
                   "Via header handling: Off, On, Full or Block"),
     AP_INIT_TAKE1("ProxyBadHeader", set_bad_header, NULL, RSRC_CONF,

@@ -513,6 +513,14 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
             *fail = PRX_FAIL_DNS;
             return rv;
         }
+        if (pr && !pr->via_remote
+            && prx_server_conf_get(r->server)->blocks->nelts
+            && prx_blocked(r, host, addr)) {
+            /* spec core.md §3.12: a direct connection to a blocked
+             * address; through an upstream proxy only names count */
+            *fail = PRX_FAIL_BLOCKED;
+            return APR_EACCES;
+        }
         rv = connect_any(c, r, addr);
         if (rv != APR_SUCCESS && w->address_cacheable) {
             /* spec core.md §8.6: the cached addresses may be stale; look

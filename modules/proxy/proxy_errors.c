@@ -26,6 +26,7 @@ static const struct {
     { PRX_FAIL_TRUNCATED,     HTTP_BAD_GATEWAY,               "truncated" },
     { PRX_FAIL_CLIENT_BODY,   HTTP_BAD_REQUEST,               "client-body" },
     { PRX_FAIL_CLIENT_ABORT,  HTTP_BAD_REQUEST,               "client-abort" },
+    { PRX_FAIL_BLOCKED,       HTTP_FORBIDDEN,                 "blocked" },
     { PRX_FAIL_INTERNAL,      HTTP_INTERNAL_SERVER_ERROR,     "internal" },
 };
 

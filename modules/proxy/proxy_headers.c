@@ -124,7 +124,9 @@ PRX_DECLARE(const char *) prx_via_value(request_rec *r)
         /* the client's Host says nothing about who we are */
         name = r->server->server_hostname;
     }
-    port = ap_get_server_port(r);
+    /* a forward-proxy request's URL names the origin's port, not ours */
+    port = r->proxyreq == PROXYREQ_PROXY ? r->connection->local_addr->port
+                                         : ap_get_server_port(r);
     def = ap_default_port(r);
     if (port != def) {
         portstr = apr_psprintf(r->pool, ":%u", port);

@@ -143,6 +143,28 @@ int sections_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 void status_register_hooks(void);
 
+/* -- proxy_forward.c -------------------------------------------------------- */
+
+void forward_init_conf(apr_pool_t *p, prx_server_conf *sc);
+const char *forward_set_requests(cmd_parms *cmd, void *dconf, int flag);
+const char *forward_set_remote(cmd_parms *cmd, void *dconf, const char *a1,
+                               const char *a2, const char *a3);
+const char *forward_set_noproxy(cmd_parms *cmd, void *dconf,
+                                const char *arg);
+const char *forward_set_block(cmd_parms *cmd, void *dconf, const char *arg);
+const char *forward_set_domain(cmd_parms *cmd, void *dconf, const char *arg);
+int forward_post_read_request(request_rec *r);
+void forward_warn_open(server_rec *s);
+int forward_is_direct(request_rec *r, const char *host);
+int forward_blocked_name(request_rec *r, const char *host);
+/** The next ProxyRemote entry matching `url` from index *from on (advanced
+ *  past it); sets the proxy-basic-creds note. @return its host or NULL. */
+const char *forward_next_remote(request_rec *r, const char *url,
+                                const char *scheme, int *from,
+                                apr_port_t *port);
+int forward_domain_redirect(request_rec *r);
+PRX_DECLARE(int) prx_blocked_addr(request_rec *r, apr_sockaddr_t *addrs);
+
 /* -- proxy_tls.c ------------------------------------------------------------ */
 
 int tls_scheme(const char *scheme);
@@ -177,7 +199,8 @@ int headers_max_forwards_check(request_rec *r);
 
 /* -- mod_proxy.c ---------------------------------------------------------- */
 
-/** The worker used when a request's backend URL has no configured one. */
+/** The workers used when a request's backend URL has no configured one. */
 extern prx_worker *prx_generic_reverse;
+extern prx_worker *prx_generic_forward;
 
 #endif /* PRX_PROXY_PRIVATE_H */

@@ -42,7 +42,7 @@ static void move_to_slot(prx_worker *w, server_rec *s, void *baton)
 
 int shm_workers_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    int n = 1;  /* the generic reverse worker */
+    int n = 2;  /* the generic reverse and forward workers */
     apr_size_t size;
     apr_shm_t *shm;
     apr_status_t rv;
@@ -60,6 +60,7 @@ int shm_workers_post_config(apr_pool_t *pconf, server_rec *s)
     ctx.next = apr_shm_baseaddr_get(shm);
     memset(ctx.next, 0, size);
     move_to_slot(prx_generic_reverse, s, &ctx);
+    move_to_slot(prx_generic_forward, s, &ctx);
     worker_foreach(s, move_to_slot, &ctx);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PRXLOGNO(00061)
                  "shared state of %d workers in %" APR_SIZE_T_FMT " bytes",

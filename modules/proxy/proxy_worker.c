@@ -12,6 +12,7 @@
 #include <ap_mpm.h>
 
 prx_worker *prx_generic_reverse;
+prx_worker *prx_generic_forward;
 
 /* -- names ------------------------------------------------------------------- */
 
@@ -282,7 +283,7 @@ PRX_DECLARE(prx_worker *) prx_worker_find(server_rec *s, const char *url)
 
 PRX_DECLARE(prx_worker *) prx_worker_generic(server_rec *s, int forward)
 {
-    return prx_generic_reverse;
+    return forward ? prx_generic_forward : prx_generic_reverse;
 }
 
 /* -- iteration ----------------------------------------------------------------- */
@@ -372,16 +373,27 @@ static void worker_finish(prx_worker *w, server_rec *s, void *baton)
     w->s->status &= ~w->p.status_clear;
 }
 
+/* spec core.md §8.4: the generic workers ignore errors, never keep
+ * connections and take their timeouts from the request's server. */
+static prx_worker *generic_alloc(apr_pool_t *p, server_rec *s,
+                                 const char *name)
+{
+    prx_worker *w = worker_alloc(p, s, NULL);
+
+    w->name = name;
+    w->scheme = "";
+    w->hostname = "";
+    w->is_generic = 1;
+    w->p.disablereuse = 1;
+    w->s->status = PRX_WS_GENERIC | PRX_WS_IGNORE_ERRORS
+                   | PRX_WS_INITIALIZED;
+    return w;
+}
+
 int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
-    prx_generic_reverse = worker_alloc(pconf, s, NULL);
-    prx_generic_reverse->name = "proxy:reverse";
-    prx_generic_reverse->scheme = "";
-    prx_generic_reverse->hostname = "";
-    prx_generic_reverse->is_generic = 1;
-    prx_generic_reverse->p.disablereuse = 1;
-    prx_generic_reverse->s->status = PRX_WS_GENERIC | PRX_WS_IGNORE_ERRORS
-                                     | PRX_WS_INITIALIZED;
+    prx_generic_reverse = generic_alloc(pconf, s, "proxy:reverse");
+    prx_generic_forward = generic_alloc(pconf, s, "proxy:forward");
 
     worker_foreach(s, worker_finish, NULL);
     return OK;
@@ -409,6 +421,7 @@ void worker_child_init(apr_pool_t *pchild, server_rec *s)
         ctx.threads = 1;
     }
     connpool_init_worker(prx_generic_reverse, pchild, ctx.threads);
+    connpool_init_worker(prx_generic_forward, pchild, ctx.threads);
     worker_foreach(s, child_init_one, &ctx);
 }
 

@@ -194,7 +194,14 @@ my @cases = (
     [ "ProxyPreserveHost maybe", qr/ProxyPreserveHost.*must be On or Off/, 'an On|Off flag with another word' ],
     [ "ProxyPassInterpolateEnv", qr/ProxyPassInterpolateEnv.*(one argument|On or Off)/,
       'an On|Off flag without argument' ],
-    [ "ProxyRequests On", qr/ProxyRequests.*not supported/, 'ProxyRequests On is refused (forward proxy comes later)' ],
+    [ "ProxyRequests On\n<Proxy \"*\">\nRequire all denied\n</Proxy>", undef, 'ProxyRequests On loads' ],
+    [ "ProxyRemote * ftp//x", qr/ProxyRemote.*bad syntax for a remote proxy server/, 'ProxyRemote without scheme://' ],
+    [ "ProxyRemote * http://up:99999", qr/ProxyRemote.*bad port number/, 'ProxyRemote bad port' ],
+    [ "ProxyRemote * http://up:3128 nocolon", qr/ProxyRemote.*user:password/, 'ProxyRemote credentials without a colon' ],
+    [ "ProxyRemoteMatch ( http://up:3128", qr/ProxyRemoteMatch.*could not be compiled/, 'ProxyRemoteMatch bad regex' ],
+    [ "ProxyDomain example.com", qr/ProxyDomain.*start with a dot/, 'ProxyDomain without a dot' ],
+    [ "NoProxy .example.com 10.0.0.0/8 192.168 somehost-word", undef, 'NoProxy takes all four kinds' ],
+    [ "ProxyBlock * blocked.example", undef, 'ProxyBlock words' ],
     [ "ProxyRequests Off", undef, 'ProxyRequests Off is fine' ],
     [ "ProxyStatus sometimes", qr/ProxyStatus.*'sometimes'.*Off.*On.*Full/, 'ProxyStatus with a bad keyword' ],
     [ "ProxyStatus full", undef, 'ProxyStatus Full, any case' ],
@@ -204,9 +211,7 @@ my @cases = (
 
     # directives the core does not register (yet, or ever in 2.4)
     (map { [ $_, qr/Invalid command '\Q${\ (split ' ', $_)[0]}\E'/, "unregistered: $_" ] }
-        "BalancerMember $h/", "ProxyRemote * http://p:3128", "ProxyRemoteMatch . http://p:3128",
-        "ProxyBlock example.com", "NoProxy .example.com", "ProxyDomain .example.com",
-        "BalancerGrowth 5", "BalancerPersist On", "BalancerInherit On",
+        "BalancerMember $h/", "BalancerGrowth 5", "BalancerPersist On", "BalancerInherit On",
         "ProxyWebsocketIdleTimeout 5", "ProxyAsyncDelay 5"),
 );
 

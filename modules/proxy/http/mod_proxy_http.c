@@ -88,6 +88,18 @@ static int must_close(http_ctx *x)
            || x->worker->p.disablereuse || (r->main && !r->kept_body);
 }
 
+static const char *connect_reason(prx_fail fail)
+{
+    switch (fail) {
+    case PRX_FAIL_DNS:
+        return "DNS lookup failure for: ";
+    case PRX_FAIL_BLOCKED:
+        return "Connect to remote machine blocked: ";
+    default:
+        return "failed to make connection to backend: ";
+    }
+}
+
 /* Acquire and connect. @return OK or the status (logged). */
 static int connect_backend(http_ctx *x, int fresh)
 {
@@ -124,10 +136,8 @@ static int connect_backend(http_ctx *x, int fresh)
         prx_conn_release(x->c);
         x->c = NULL;
         return prx_error(r, st ? st : HTTP_SERVICE_UNAVAILABLE,
-                         apr_pstrcat(r->pool, fail == PRX_FAIL_DNS
-                                     ? "DNS lookup failure for: "
-                                     : "failed to make connection to "
-                                       "backend: ", host, NULL));
+                         apr_pstrcat(r->pool, connect_reason(fail), host,
+                                     NULL));
     }
     /* the read buffer lives with the connection: one allocation per
      * socket, not per request */
