@@ -187,6 +187,15 @@ typedef struct {
     const char *val;
 } kv_pair;
 
+/* The server to log a configuration-time message with: a virtual host's
+ * log level is only merged from the main server after the configuration
+ * is read, so until then it would drop the message; NULL logs it at the
+ * default level (to stderr, as every message at that point). */
+static server_rec *config_log_server(cmd_parms *cmd)
+{
+    return cmd->server->is_virtual ? NULL : cmd->server;
+}
+
 /* Apply the worker parameters of a rule, or warn about each when the
  * worker was shared with an earlier rule (spec core.md §8.2). */
 static const char *apply_worker_params(cmd_parms *cmd, prx_worker *w,
@@ -196,7 +205,7 @@ static const char *apply_worker_params(cmd_parms *cmd, prx_worker *w,
     int i;
 
     if (shared && params->nelts) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, cmd->server,
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, config_log_server(cmd),
                      PRXLOGNO(00001) "%s: worker %s already used by another "
                      "rule; sharing it for %s", cmd->cmd->name, w->name, url);
     }
@@ -212,7 +221,7 @@ static const char *apply_worker_params(cmd_parms *cmd, prx_worker *w,
                 return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err,
                                    NULL);
             }
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, config_log_server(cmd),
                          PRXLOGNO(00002) "%s: parameter %s=%s for %s ignored:"
                          " the worker %s defined earlier is used with its "
                          "own parameters", cmd->cmd->name, kv->key, kv->val,
