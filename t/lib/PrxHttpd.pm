@@ -17,6 +17,10 @@ package PrxHttpd;
 #                           define => 'PRX_WORKERS_POOL',
 #                           port => PrxTest::vars('backend_workers_pool_httpd_port'));
 #   $h->port; $h->url('/x'); $h->stop;     # stop is also done at exit
+#   my ($ok, $out) = PrxHttpd::check_config('workers_sharing.conf');
+#       # "httpd -t" of the modules plus that file: what it printed
+#       # (startup warnings of the shared server go to its stderr, which
+#       # a test cannot read; this is how it sees them)
 #
 # It logs to the test server's error_log, so PrxTest::errorlog_ok() sees
 # its lines too. Its scratch files are in t/logs/<define>/.
@@ -44,6 +48,49 @@ sub load_lines {
     return @lines;
 }
 
+# The config of the modules plus `Include` of t/conf/`conf`, written into
+# `dir`/httpd.conf; returns the file name.
+sub write_conf {
+    my (%o) = @_;
+    my $include = PrxTest::vars('t_conf') . "/$o{conf}";
+    die "PrxHttpd: no $include\n" unless -f $include;
+    my $level = $ENV{PRX_LOGLEVEL} || 'debug';
+    my $conf = join "\n", load_lines(), '',
+        'ServerRoot "' . PrxTest::vars('serverroot') . '"',
+        "ServerName localhost:$o{port}",
+        'DocumentRoot "' . PrxTest::vars('documentroot') . '"',
+        "PidFile \"$o{dir}/httpd.pid\"",
+        "DefaultRuntimeDir \"$o{dir}\"",
+        'ErrorLog "' . ($o{error_log} // PrxTest::error_log()) . '"',
+        "LogLevel $level",
+        'TypesConfig /dev/null',
+        'Timeout 20',
+        "Include \"$include\"", '';
+    my $file = "$o{dir}/httpd.conf";
+    open my $out, '>', $file or die "$file: $!\n";
+    print $out $conf;
+    close $out;
+    return $file;
+}
+
+sub check_config {
+    my ($conf, @defines) = @_;
+    my $dir = PrxTest::vars('t_logs') . '/check-' . ($conf =~ s/\W/_/gr);
+    File::Path::make_path($dir);
+    my $file = write_conf(conf => $conf, dir => $dir, port => 1,
+                          error_log => "$dir/error_log");
+    my @cmd = (PrxTest::vars('httpd'), '-t', '-d', PrxTest::vars('serverroot'),
+               '-f', $file, map { ('-D', $_) } @defines);
+    my $pid = open my $fh, '-|' // die "fork: $!\n";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    return ($? == 0, $out);
+}
+
 sub start {
     my ($class, %o) = @_;
     my $t = PrxTest::vars('serverroot');
@@ -51,25 +98,7 @@ sub start {
     my $port = $o{port} or die "PrxHttpd: port => N needed\n";
     my $dir = PrxTest::vars('t_logs') . "/$define";
     File::Path::make_path($dir);
-    my $include = PrxTest::vars('t_conf') . "/$o{conf}";
-    die "PrxHttpd: no $include\n" unless -f $include;
-    my $level = $ENV{PRX_LOGLEVEL} || 'debug';
-
-    my $conf = join "\n", load_lines(), '',
-        "ServerRoot \"$t\"",
-        "ServerName localhost:$port",
-        "DocumentRoot \"" . PrxTest::vars('documentroot') . '"',
-        "PidFile \"$dir/httpd.pid\"",
-        "DefaultRuntimeDir \"$dir\"",
-        'ErrorLog "' . PrxTest::error_log() . '"',
-        "LogLevel $level",
-        'TypesConfig /dev/null',
-        'Timeout 20',
-        "Include \"$include\"", '';
-    my $file = "$dir/httpd.conf";
-    open my $out, '>', $file or die "$file: $!\n";
-    print $out $conf;
-    close $out;
+    my $file = write_conf(conf => $o{conf}, dir => $dir, port => $port);
 
     my $self = bless { port => $port, dir => $dir, define => $define }, $class;
     my $pid = fork // die "fork: $!\n";
