@@ -170,6 +170,14 @@ static const char *check_pass_context(cmd_parms *cmd)
                                      | NOT_IN_HTACCESS);
 }
 
+/* A <Proxy> section applies to requests already mapped to a backend URL:
+ * a ProxyPass rule there could never be evaluated. */
+static const char *check_rule_context(cmd_parms *cmd)
+{
+    const char *err = check_pass_context(cmd);
+    return err ? err : ap_check_cmd_context(cmd, NOT_IN_PROXY);
+}
+
 static int in_location(cmd_parms *cmd)
 {
     return cmd->path != NULL;
@@ -276,7 +284,7 @@ static const char *add_pass(cmd_parms *cmd, void *dconf, const char *args,
     prx_alias *a;
     kv_pair *kv;
     char *word;
-    const char *err = check_pass_context(cmd);
+    const char *err = check_rule_context(cmd);
     const char *fake, *real;
 
     if (err) {

@@ -133,6 +133,9 @@ const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
                                        const char *arg);
 const char *sections_set_proxy_set(cmd_parms *cmd, void *dconf,
                                    const char *args);
+/** The <Proxy url> section whose URL is exactly `w`'s name, or NULL. */
+ap_conf_vector_t *sections_of_worker(server_rec *s, apr_pool_t *ptemp,
+                                     prx_worker *w);
 /** map_to_storage: merge the <Proxy> sections matching `r`'s URL. */
 void sections_apply(request_rec *r);
 /** post_config: let other modules (mod_ssl) finish each section's config. */

@@ -229,6 +229,33 @@ const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* The plain-URL <Proxy> section naming exactly `w`, wherever in the
+ * file it stands relative to the ProxyPass that made the worker. */
+ap_conf_vector_t *sections_of_worker(server_rec *s, apr_pool_t *ptemp,
+                                     prx_worker *w)
+{
+    apr_array_header_t *sects = prx_server_conf_get(s)->sections;
+    int i;
+
+    for (i = 0; i < sects->nelts; i++) {
+        ap_conf_vector_t *sect = APR_ARRAY_IDX(sects, i, ap_conf_vector_t *);
+        prx_dir_conf *d = ap_get_module_config(sect, &proxy_module);
+        const char *name, *scheme, *host, *uds;
+        apr_port_t port;
+
+        if (d->section_is_match || !ap_strchr_c(d->section, ':')
+            || !strncasecmp(d->section, "balancer:", 9)) {
+            continue;
+        }
+        if (!worker_parse_url(ptemp, d->section, &name, &scheme, &host,
+                              &port, &uds)
+            && !strcmp(name, w->name)) {
+            return sect;
+        }
+    }
+    return NULL;
+}
+
 /* Every section once, with the server that defines it: a virtual host's
  * list starts with the main server's sections, which come first. */
 int sections_post_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -343,6 +343,7 @@ const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
  * of workers that are not balancer members. */
 static void worker_finish(prx_worker *w, server_rec *s, void *baton)
 {
+    apr_pool_t *ptemp = baton;
     const char *dollar = ap_strchr_c(w->name, '$');
     int host_pattern = dollar
                        && (apr_size_t)(dollar - w->name) < netloc_end(w->name);
@@ -363,6 +364,10 @@ static void worker_finish(prx_worker *w, server_rec *s, void *baton)
                            && (!w->p.disablereuse || w->p.address_ttl > 0);
     if (w->p.address_ttl == 0) {
         w->p.disablereuse = 1;
+    }
+    if (!w->section_config) {
+        /* a <Proxy url> section placed before the rule that made us */
+        w->section_config = sections_of_worker(s, ptemp, w);
     }
     /* spec core.md §8.6: workers outside balancers ignore errors, unless
      * the configuration clears I explicitly (status=-I) */
@@ -395,7 +400,7 @@ int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     prx_generic_reverse = generic_alloc(pconf, s, "proxy:reverse");
     prx_generic_forward = generic_alloc(pconf, s, "proxy:forward");
 
-    worker_foreach(s, worker_finish, NULL);
+    worker_foreach(s, worker_finish, ptemp);
     return OK;
 }
 

@@ -203,6 +203,8 @@ my @cases = (
     [ "NoProxy .example.com 10.0.0.0/8 192.168 somehost-word", undef, 'NoProxy takes all four kinds' ],
     [ "ProxyBlock * blocked.example", undef, 'ProxyBlock words' ],
     [ "ProxyRequests Off", undef, 'ProxyRequests Off is fine' ],
+    [ "<Proxy $h/>\nProxyPass /x $h/\n</Proxy>", qr/ProxyPass.*<Proxy/,
+      'ProxyPass inside <Proxy> is refused (it could never be evaluated)' ],
     [ "ProxyStatus sometimes", qr/ProxyStatus.*'sometimes'.*Off.*On.*Full/, 'ProxyStatus with a bad keyword' ],
     [ "ProxyStatus full", undef, 'ProxyStatus Full, any case' ],
     [ "ProxySourceAddress no-such-host.invalid", qr/ProxySourceAddress.*invalid value/,
