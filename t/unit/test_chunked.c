@@ -390,6 +390,21 @@ static void check_case(apr_pool_t *parent, const chunk_case *tc)
     apr_pool_destroy(p);
 }
 
+/* init raises a size-line limit below the documented floor */
+static void test_floor(void)
+{
+    prx_chunked c;
+    apr_size_t consumed, dlen;
+    const char *data;
+
+    prx_chunked_init(&c, 0, 0);
+    CHECK(c.max_line == 16 && c.trailer == NULL,
+          "init: max_line floor 16, no callback");
+    CHECK(prx_chunked_decode(&c, S("0000000000000001;\r\n"), &consumed,
+                             &data, &dlen) == PRX_HP_TOO_LONG
+          && consumed == 16, "init: the floor is the limit");
+}
+
 /* a trailer callback's refusal ends decoding */
 static void test_trailer_refused(apr_pool_t *p)
 {
@@ -497,6 +512,7 @@ int main(void)
         check_case(cp, &cases[i]);
         apr_pool_destroy(cp);
     }
+    test_floor();
     test_trailer_refused(p);
     test_no_callback();
     test_long_trailer(p);
