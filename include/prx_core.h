@@ -179,6 +179,7 @@ struct prx_conn {
     apr_time_t idle_since;
     apr_interval_time_t io_timeout;
     unsigned int nonblock:1;
+    unsigned int detached:1;  /* owned by a tunnel, outside the pool's max */
     const char *sni;          /* TLS server name, for TLS connections */
     apr_bucket_brigade *tls_bb;
 };
@@ -441,6 +442,37 @@ PRX_DECLARE(void) prx_conn_timeout_set(prx_conn *c, apr_interval_time_t t);
 /** @return non-zero when the peer of an idle connection closed it or sent
  *  unexpected data (it must not be reused). Never blocks. */
 PRX_DECLARE(int) prx_conn_is_stale(prx_conn *c);
+
+/* -- tunnels (CONNECT, Upgrade) ------------------------------------------------ */
+
+typedef struct prx_tunnel prx_tunnel;
+
+/**
+ * Prepare a two-way relay between `r`'s client connection and the
+ * connected backend connection `c`, after the response that opens it (101,
+ * or 200 for CONNECT) has been sent and flushed to the client.
+ * @param data, len  backend bytes already read past that response (they
+ *                   are sent to the client first), or NULL, 0
+ * From here on the tunnel owns `c`. Allocates from r->pool.
+ */
+PRX_DECLARE(apr_status_t) prx_tunnel_create(prx_tunnel **t, request_rec *r,
+                                            prx_conn *c, const char *data,
+                                            apr_size_t len);
+
+/**
+ * Relay until both directions have ended (half-close passed on), an I/O
+ * error, or the idle timeout (the larger of the client's and the backend's
+ * socket timeouts; spec http.md §7.3).
+ * @return OK; HTTP_GATEWAY_TIME_OUT (idle timeout); HTTP_BAD_GATEWAY (an
+ *         error before anything reached the client); HTTP_INTERNAL_SERVER_
+ *         ERROR (poll failure); or SUSPENDED under the event MPM when the
+ *         tunnel went idle and was parked: return SUSPENDED from the scheme
+ *         handler and do NOT release `c` -- the core finishes the request,
+ *         closes both connections and releases `c` when the tunnel ends.
+ *         For any other result the caller releases `c` (marked to close).
+ * Blocks (in the caller's thread) while data flows.
+ */
+PRX_DECLARE(int) prx_tunnel_run(prx_tunnel *t);
 
 /* -- failures ----------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include "proxy_private.h"
 
 #include <apr_atomic.h>
+#include <mpm_common.h>
 
 APR_HOOK_STRUCT(
     APR_HOOK_LINK(scheme_handler)
@@ -227,6 +228,7 @@ static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void proxy_child_init(apr_pool_t *pchild, server_rec *s)
 {
     worker_child_init(pchild, s);
+    tunnel_child_init(pchild, s);
 }
 
 static void register_hooks(apr_pool_t *p)
@@ -247,6 +249,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(proxy_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_post_config(proxy_post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(proxy_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_suspend_connection(tunnel_suspend_connection, NULL, NULL,
+                               APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(tunnel_child_stopping, NULL, NULL,
+                           APR_HOOK_MIDDLE);
     status_register_hooks();
 }
 

@@ -243,12 +243,35 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
     return APR_SUCCESS;
 }
 
+/* A tunnel keeps its backend connection for as long as it lives, longer
+ * than any request thread: it stops counting against the pool's `max`
+ * (which is sized by threads), and is closed when given back. */
+void connpool_detach(prx_conn *c)
+{
+    struct prx_worker_rt *rt = c->worker->rt;
+
+    rt_lock(rt);
+    if (!c->detached) {
+        c->detached = 1;
+        rt->in_use--;
+        if (rt->cond) {
+            apr_thread_cond_signal(rt->cond);
+        }
+    }
+    rt_unlock(rt);
+}
+
 PRX_DECLARE(void) prx_conn_release(prx_conn *c)
 {
     prx_worker *w = c->worker;
     struct prx_worker_rt *rt = w->rt;
 
     rt_lock(rt);
+    if (c->detached) {
+        conn_recycle_locked(c);
+        rt_unlock(rt);
+        return;
+    }
     rt->in_use--;
     if (c->sock && !c->close && worker_reuses(w) && rt->nidle < rt->cap) {
         c->requests++;

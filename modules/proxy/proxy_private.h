@@ -126,6 +126,8 @@ struct prx_worker_rt {
 };
 
 void connpool_init_worker(prx_worker *w, apr_pool_t *pchild, int threads);
+/** A tunnel took `c` for its whole life: stop counting it against max. */
+void connpool_detach(prx_conn *c);
 
 /* -- proxy_sections.c ----------------------------------------------------- */
 
@@ -167,6 +169,12 @@ const char *forward_next_remote(request_rec *r, const char *url,
                                 apr_port_t *port);
 int forward_domain_redirect(request_rec *r);
 PRX_DECLARE(int) prx_blocked_addr(request_rec *r, apr_sockaddr_t *addrs);
+
+/* -- proxy_tunnel.c --------------------------------------------------------- */
+
+void tunnel_child_init(apr_pool_t *pchild, server_rec *s);
+void tunnel_suspend_connection(conn_rec *c, request_rec *r);
+void tunnel_child_stopping(apr_pool_t *pchild, int graceful);
 
 /* -- proxy_tls.c ------------------------------------------------------------ */
 
