@@ -124,7 +124,8 @@ static int proxy_status_hook(request_rec *r, int flags)
                  "errors, Dis = disabled, Stop = stopped, Err = in error "
                  "state, Drn = draining, Stby = hot standby, Spar = hot "
                  "spare, HcFl = failed health check, Ok = usable. Errors "
-                 "counts the times the worker entered error state.</p>\n",
+                 "counts the times the worker entered error state since "
+                 "its backend last accepted a connection.</p>\n",
                  r);
     }
     return OK;

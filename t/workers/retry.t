@@ -20,7 +20,7 @@ use Time::HiRes ();
 use PrxTest;
 use PrxStatus;
 
-plan tests => 6 + 9 + 6 + 7 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c');
+plan tests => 6 + 9 + 7 + 7 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $retry = 6;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
@@ -134,6 +134,7 @@ for my $c ($h1, $h2, $h3) {
     ok !err_in($w) && ($w->{Status} // '') =~ /\bOk\z/,
         "Err cleared, Ok (child $spid): '" . ($w->{Status} // '') . "'";
 }
+is $w->{Errors}, 0, 'Errors starts again from 0 after a successful connect (§8.6)';
 ($res, $pid) = tagged_get($h3, '/err/after-h3');
 is $res->{status}, 200, "child $pid uses it again too";
 $_->close for $h1, $h2, $h3;
