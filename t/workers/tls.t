@@ -15,7 +15,7 @@ use Apache::TestRequest qw(GET);
 use PrxTest;
 
 my $certs = PrxTest::vars('t_conf') . '/certs/client.pem';
-plan tests => 28, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
+plan tests => 29, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
     need(-s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 });
 
 my $hello = "hello from the origin\n";
@@ -80,6 +80,8 @@ is((GET '/sect/hello.txt')->code, 200,
     'the worker\'s <Proxy> section trusts the CA: 200');
 is((GET '/nosect/hello.txt')->code, 502,
     'a worker without the section uses the server\'s CA (the wrong one): 502');
+is((GET '/before/hello.txt')->code, 200,
+    'a <Proxy> section before the ProxyPass of its worker applies too: 200');
 
 # ProxyPreserveHost: the client's Host is the server name; a pooled
 # connection made for another name is not reused
