@@ -222,7 +222,17 @@ static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if ((rv = sections_post_config(pconf, plog, ptemp, s)) != OK) {
         return rv;
     }
+    /* once per start, in the pass whose lines reach the error log */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        forward_warn_open(s);
+    }
     return shm_workers_post_config(pconf, s);
+}
+
+/* httpd -t runs no post_config: say it there too */
+static void proxy_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    forward_warn_open(s);
 }
 
 static void proxy_child_init(apr_pool_t *pchild, server_rec *s)
@@ -248,6 +258,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(route_fixups, after_rewrite, NULL, APR_HOOK_FIRST);
     ap_hook_handler(proxy_handler, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_post_config(proxy_post_config, after_ssl, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(proxy_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(proxy_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_suspend_connection(tunnel_suspend_connection, NULL, NULL,
                                APR_HOOK_MIDDLE);
