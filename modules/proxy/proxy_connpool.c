@@ -202,18 +202,28 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
 {
     struct prx_worker_rt *rt = w->rt;
     prx_conn *c = NULL;
+    apr_time_t deadline = 0;
 
     rt_lock(rt);
     while (rt->in_use >= rt->max && rt->cond) {
         apr_status_t rv;
 
-        /* every connection is busy: wait for one, up to `acquire` */
+        /* every connection is busy: wait for one, up to `acquire` in all
+         * (a wake-up whose connection another request took first waits
+         * only for what is left) */
         if (w->p.acquire == PRX_UNSET) {
             rv = apr_thread_cond_wait(rt->cond, rt->mutex);
         }
         else {
-            rv = apr_thread_cond_timedwait(rt->cond, rt->mutex,
-                                           w->p.acquire);
+            apr_time_t now = apr_time_now();
+
+            if (!deadline) {
+                deadline = now + w->p.acquire;
+            }
+            rv = now < deadline
+                 ? apr_thread_cond_timedwait(rt->cond, rt->mutex,
+                                             deadline - now)
+                 : APR_TIMEUP;
         }
         if (APR_STATUS_IS_TIMEUP(rv)) {
             rt_unlock(rt);
