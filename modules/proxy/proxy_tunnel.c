@@ -166,8 +166,9 @@ static apr_status_t relay(prx_tunnel *t, endpoint *src, endpoint *dst,
             }
         }
         if (src->eof && !p->len) {
-            if (!dst->shut) {
-                /* spec http.md §7.3: pass the half-close on */
+            if (!dst->shut && !t->nohalfclose) {
+                /* spec http.md §7.3: pass the half-close on (without it
+                 * the tunnel ends here and the connections are closed) */
                 ep_shutdown_write(dst);
                 *moved = 1;
             }
@@ -179,7 +180,10 @@ static apr_status_t relay(prx_tunnel *t, endpoint *src, endpoint *dst,
 
 static int tunnel_done(const prx_tunnel *t)
 {
-    if (t->nohalfclose && (t->client.eof || t->origin.eof)) {
+    /* proxy-nohalfclose: over once a side has ended and what it sent
+     * before is passed on */
+    if (t->nohalfclose && ((t->client.eof && !t->up.len)
+                           || (t->origin.eof && !t->down.len))) {
         return 1;
     }
     return t->client.eof && t->origin.eof && !t->up.len && !t->down.len;
@@ -291,7 +295,8 @@ static int run_here(prx_tunnel *t, apr_interval_time_t park_after)
 typedef struct {
     apr_pool_t *pool;
     apr_pollset_t *ps;
-    apr_thread_mutex_t *mutex;   /* guards `list` */
+    apr_thread_mutex_t *mutex;   /* guards `list` and what is in `ps`:
+                                    a tunnel is on both or on neither */
     prx_tunnel *list;            /* parked tunnels */
     apr_thread_t *thread;
     volatile apr_uint32_t stop;
@@ -304,47 +309,55 @@ static poller_t *poller;
 static void finish(prx_tunnel *t);
 static void resume_in_worker(void *baton);
 
-static void poller_add(prx_tunnel *t)
+/* The sockets of `t` in or out of the pollset. Caller holds the mutex. */
+static void pollset_change(prx_tunnel *t, int add)
 {
     int i;
 
+    for (i = 0; i < 2; i++) {
+        endpoint *e = i ? &t->origin : &t->client;
+        if (!e->pfd.reqevents) {
+            continue;
+        }
+        if (add) {
+            e->pfd.client_data = t;
+            apr_pollset_add(poller->ps, &e->pfd);
+        }
+        else {
+            apr_pollset_remove(poller->ps, &e->pfd);
+        }
+    }
+}
+
+/* List and pollset change together under the mutex: otherwise the poller
+ * could take (and wake) a tunnel whose sockets are still being added, and
+ * a socket would stay in the pollset for a tunnel no longer listed. */
+static void poller_add(prx_tunnel *t)
+{
     want_events(t);
     apr_thread_mutex_lock(poller->mutex);
     t->next = poller->list;
     poller->list = t;
+    pollset_change(t, 1);
     apr_thread_mutex_unlock(poller->mutex);
-    for (i = 0; i < 2; i++) {
-        endpoint *e = i ? &t->origin : &t->client;
-        if (e->pfd.reqevents) {
-            e->pfd.client_data = t;
-            apr_pollset_add(poller->ps, &e->pfd);
-        }
-    }
 }
 
 /* Take `t` off the poller. @return non-zero if it was there. */
 static int poller_take(prx_tunnel *t)
 {
     prx_tunnel **pp;
-    int found = 0, i;
+    int found = 0;
 
     apr_thread_mutex_lock(poller->mutex);
     for (pp = &poller->list; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;
+            pollset_change(t, 0);
             found = 1;
             break;
         }
     }
     apr_thread_mutex_unlock(poller->mutex);
-    if (found) {
-        for (i = 0; i < 2; i++) {
-            endpoint *e = i ? &t->origin : &t->client;
-            if (e->pfd.reqevents) {
-                apr_pollset_remove(poller->ps, &e->pfd);
-            }
-        }
-    }
     return found;
 }
 
@@ -361,29 +374,31 @@ static void wake(prx_tunnel *t)
     }
 }
 
-/* Tunnels idle past their timeout, taken off the poller. */
+/* Tunnels idle past their timeout, taken off the poller (unlinked from
+ * the list before their `next` becomes the link of the returned one). */
 static prx_tunnel *take_expired(apr_time_t now, apr_interval_time_t *next)
 {
-    prx_tunnel *t, *expired = NULL, *n;
+    prx_tunnel *t, *expired = NULL, **pp;
 
     *next = apr_time_from_sec(1);
     apr_thread_mutex_lock(poller->mutex);
-    for (t = poller->list; t; t = n) {
+    for (pp = &poller->list; (t = *pp) != NULL;) {
         apr_interval_time_t left = t->timeout - (now - t->last_activity);
-        n = t->next;
-        if (left <= 0) {
-            t->status = HTTP_GATEWAY_TIME_OUT;
-            t->next = expired;
-            expired = t;
+
+        if (left > 0) {
+            if (left < *next) {
+                *next = left;
+            }
+            pp = &t->next;
+            continue;
         }
-        else if (left < *next) {
-            *next = left;
-        }
+        *pp = t->next;
+        pollset_change(t, 0);
+        t->status = HTTP_GATEWAY_TIME_OUT;
+        t->next = expired;
+        expired = t;
     }
     apr_thread_mutex_unlock(poller->mutex);
-    for (t = expired; t; t = t->next) {
-        poller_take(t);
-    }
     return expired;
 }
 
@@ -568,12 +583,13 @@ PRX_DECLARE(apr_status_t) prx_tunnel_create(prx_tunnel **out,
     endpoint_init(&t->origin, r->pool, bc->bucket_alloc, bc->sock,
                   bc->connection, bc->connection);
     t->up.buf = apr_palloc(r->pool, TUNNEL_BUFSIZE);
-    t->down.buf = apr_palloc(r->pool, TUNNEL_BUFSIZE);
+    /* backend bytes read together with the response head go first; the
+     * buffer holds all of them (later reads fill TUNNEL_BUFSIZE of it) */
+    t->down.buf = apr_palloc(r->pool, len > TUNNEL_BUFSIZE ? len
+                                                           : TUNNEL_BUFSIZE);
     if (len) {
-        /* backend bytes read together with the response head */
-        memcpy(t->down.buf, data, len > TUNNEL_BUFSIZE ? TUNNEL_BUFSIZE
-                                                       : len);
-        t->down.len = len > TUNNEL_BUFSIZE ? TUNNEL_BUFSIZE : len;
+        memcpy(t->down.buf, data, len);
+        t->down.len = len;
     }
     /* spec http.md §7.3: the larger of the two sockets' timeouts */
     t->timeout = r->server->timeout > bt ? r->server->timeout : bt;
