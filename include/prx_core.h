@@ -128,17 +128,40 @@ typedef struct {
     unsigned int status_clear;
 } prx_worker_params;
 
-/** Worker state that every child must see. Lives in shared memory once
- *  the workers issue lands; until then in the configuration pool. Update
- *  only through the prx_worker_* functions (atomics or the worker lock). */
+#define PRX_ROUTE_MAX 64       /**< route, redirect (with the NUL) */
+#define PRX_HOSTNAME_MAX_PUBLIC 256
+#define PRX_HCURI_MAX 64
+
+/** Worker state that every child must see, in shared memory (one slot per
+ *  worker, created before the children fork; the balancer may move its
+ *  members' slots into its own persistent slot memory). The counters and
+ *  flags are updated with APR atomics; the balancer fields under the
+ *  balancer's lock. Fields a balancer-manager may change at run time live
+ *  here, not in prx_worker_params. */
 typedef struct {
     volatile apr_uint32_t status;        /**< PRX_WS_* */
     volatile apr_time_t error_time;      /**< when E was set */
-    volatile apr_uint32_t retries;
+    volatile apr_uint32_t retries;       /**< times put back into service */
     volatile apr_uint32_t busy;          /**< requests in flight */
     volatile apr_uint64_t elected;       /**< requests sent */
     volatile apr_uint64_t bytes_read;    /**< from the backend */
     volatile apr_uint64_t bytes_written; /**< to the backend */
+    /* balancing (members; spec balancer.md §2.2) */
+    volatile apr_int32_t lbstatus;       /**< the lbmethod's accumulator */
+    int lbfactor;                        /**< loadfactor x 100 */
+    int lbset;
+    char route[PRX_ROUTE_MAX];
+    char redirect[PRX_ROUTE_MAX];
+    apr_time_t updated;                  /**< last manager change */
+    /* health checks (mod_proxy_hcheck; spec hcheck.md) */
+    int hcmethod;
+    apr_interval_time_t hcinterval;
+    int hcpasses, hcfails;
+    volatile apr_uint32_t hcpcount, hcfcount;
+    char hcuri[PRX_HCURI_MAX];
+    char hcexpr[16];
+    /* identity, for matching persisted slots to the configuration */
+    char name[384];
 } prx_worker_shared;
 
 /** One origin: identity + parameters + shared state + per-child pool. */
@@ -158,6 +181,59 @@ struct prx_worker {
     ap_conf_vector_t *section_config; /**< of its <Proxy url> section */
     struct prx_worker_rt *rt; /**< private: per-child runtime (pool, DNS) */
 };
+
+#define PRX_BALANCER_NAME_MAX 96   /**< "balancer://name" with the NUL */
+#define PRX_STICKY_MAX 64
+#define PRX_LBMETHOD_NAME_MAX 16
+#define PRX_NONCE_MAX 37
+
+/** Balancer state every child must see (spec balancer.md §2.1). The
+ *  balancer module keeps it in (persistable) slot memory; changes are
+ *  made under the balancer's locks. */
+typedef struct {
+    char name[PRX_BALANCER_NAME_MAX];    /**< "balancer://name", lower-case */
+    char sticky[PRX_STICKY_MAX];         /**< cookie name, "" = none */
+    char sticky_path[PRX_STICKY_MAX];    /**< URL parameter name */
+    char sticky_separator;               /**< 0 = Off (whole value) */
+    int sticky_force;                    /**< nofailover */
+    int scolonsep;                       /**< scolonpathdelim */
+    int forcerecovery;
+    apr_interval_time_t timeout;         /**< wait for a member, 0 = none */
+    int max_attempts;
+    int max_attempts_set;
+    char lbpname[PRX_LBMETHOD_NAME_MAX]; /**< lbmethod provider name */
+    char nonce[PRX_NONCE_MAX];           /**< manager anti-CSRF, "" = none */
+    char vhost[PRX_HOSTNAME_MAX_PUBLIC]; /**< front-end host (display) */
+    char vpath[PRX_HOSTNAME_MAX_PUBLIC]; /**< front-end path (display) */
+    apr_time_t wupdated;                 /**< last member list change */
+    int need_reset;                      /**< lbmethod must reset stats */
+} prx_balancer_shared;
+
+struct prx_lbmethod;
+
+/** A balancer: `balancer://name` and its members (workers whose
+ *  `balancer` points here). Created by the core's configuration
+ *  (ProxyPass/BalancerMember/ProxySet/<Proxy balancer://...>); operated
+ *  by mod_proxy_balancer through the hooks. */
+typedef struct prx_balancer {
+    const char *name;          /**< "balancer://name", lower-case */
+    server_rec *server;        /**< server that defined it */
+    apr_array_header_t *members;  /**< of prx_worker *, config order */
+    prx_balancer_shared *s;
+    const struct prx_lbmethod *lbmethod; /**< resolved from s->lbpname */
+    apr_array_header_t *errstatuses;     /**< failonstatus, of int */
+    int failontimeout;
+    int growth;                /**< extra member slots (run-time adds) */
+    int max_members;           /**< configured members + growth */
+    ap_conf_vector_t *section_config;
+    apr_thread_mutex_t *tmutex;/**< per-child lock (set at child init) */
+    void *context;             /**< the balancer module's private state */
+    /* private: which parameters the configuration set */
+    unsigned int lbmethod_set:1, timeout_set:1, sticky_set:1,
+                 sticky_sep_set:1, nofailover_set:1, scolon_set:1,
+                 forcerecovery_set:1, growth_set:1, nonce_set:1,
+                 failontimeout_set:1;
+} prx_balancer;
 
 /** A backend connection. Owned by its worker's pool; handed to exactly one
  *  request at a time between prx_conn_acquire() and prx_conn_release(). */
@@ -231,6 +307,9 @@ typedef struct {
     apr_array_header_t *noproxies; /**< NoProxy entries */
     apr_array_header_t *blocks;    /**< ProxyBlock entries */
     const char *domain;            /**< ProxyDomain, or NULL */
+    int bal_growth;                /**< BalancerGrowth */
+    int bal_persist;               /**< BalancerPersist (not inherited) */
+    unsigned int bal_growth_set:1;
     /* private: "was it set" markers for merging */
     unsigned int req_set:1, via_set:1, badheader_set:1, max_forwards_set:1,
                  timeout_set:1, io_buffer_size_set:1, recv_buffer_size_set:1,
@@ -335,6 +414,57 @@ PRX_DECLARE(int) prx_dir_add_headers(const prx_dir_conf *d);     /* On */
 PRX_DECLARE(int) prx_dir_100_continue(const prx_dir_conf *d);    /* On */
 /** @return non-zero when ProxyErrorOverride takes over `status`. */
 PRX_DECLARE(int) prx_dir_error_override(const prx_dir_conf *d, int status);
+
+/* -- balancers --------------------------------------------------------------- */
+
+/**
+ * @return the balancer of `s` named by `url` ("balancer://name[/...]",
+ *         scheme and name compared case-insensitively), or NULL.
+ */
+PRX_DECLARE(prx_balancer *) prx_balancer_find(server_rec *s,
+                                              const char *url);
+
+/**
+ * Apply one balancer parameter (spec core.md §6). Used by the
+ * configuration and by the balancer-manager.
+ * @return NULL, or an error message (from `p`) naming the parameter.
+ */
+PRX_DECLARE(const char *) prx_balancer_set_param(apr_pool_t *p,
+                                                 prx_balancer *b,
+                                                 const char *key,
+                                                 const char *val);
+
+/**
+ * Create a member of `b` for `url` with the server's ProxyTimeout /
+ * ProxyIOBufferSize / ProxyReceiveBufferSize defaults (not shared with an
+ * existing member: the caller checks prx_balancer_member_find() first).
+ * At run time (balancer-manager) the caller must then give the worker its
+ * shared slot and call prx_worker_child_init().
+ * @return NULL or an error message. Allocates from `p`.
+ */
+PRX_DECLARE(const char *) prx_balancer_add_member(apr_pool_t *p,
+                                                  server_rec *s,
+                                                  prx_balancer *b,
+                                                  const char *url,
+                                                  prx_worker **out);
+
+/** @return the member of `b` whose name is the normalised `url`, or the
+ *  sharing candidate of core.md §8.2 within the balancer, or NULL. */
+PRX_DECLARE(prx_worker *) prx_balancer_member_find(apr_pool_t *p,
+                                                   prx_balancer *b,
+                                                   const char *url);
+
+/** Per-child runtime (connection pool) of a worker created after the
+ *  children started. */
+PRX_DECLARE(void) prx_worker_child_init(prx_worker *w, apr_pool_t *pchild);
+
+/**
+ * The retry check of spec balancer.md §9.3: a worker in error state (and
+ * not stopped) whose `retry` time has passed, or that ignores errors, is
+ * put back into service (E cleared, retries counted).
+ * @return non-zero when `w` is usable afterwards.
+ */
+PRX_DECLARE(int) prx_worker_retry(prx_worker *w, server_rec *s);
 
 /* -- workers ---------------------------------------------------------------- */
 

@@ -152,11 +152,69 @@ static const char *target_host(request_rec *r, const char *url)
     return u.hostname;
 }
 
+/*
+ * The failover loop (spec balancer.md §9.2): for a balancer URL the
+ * balancer's pre_request hook elects a member for each attempt; a 503
+ * puts that member in error state and, while attempts remain, the next
+ * election picks another; a 500 puts it in error state and ends; any other
+ * result is final. Other URLs make exactly one attempt.
+ */
+static int attempts_loop(request_rec *r, prx_server_conf *sc, prx_req *pr,
+                         char *burl, const char *scheme)
+{
+    struct prx_balancer *balancer = NULL;
+    prx_worker *w = NULL, *last = NULL;
+    int is_balancer = !strncasecmp(burl, "balancer:", 9);
+    int rv, max = 0, max_taken = 0, attempts = 0;
+    char *url;
+
+    for (;;) {
+        url = burl;
+        w = is_balancer ? NULL : choose_worker(r, url);
+        rv = prx_run_pre_request(&w, &balancer, r, sc, &url);
+        if (rv != DECLINED && rv != OK) {
+            break;   /* e.g. 503: no usable member left */
+        }
+        if (!w) {
+            /* a balancer URL and nobody to elect a member */
+            w = choose_worker(r, url);
+        }
+        last = w;
+        if (balancer && !max_taken && balancer->s->max_attempts_set) {
+            max = balancer->s->max_attempts;
+            max_taken = 1;
+        }
+        pr->worker = w;
+        pr->attempts++;
+        rv = route_attempts(r, w, sc, url, scheme,
+                            forward_is_direct(r, pr->target_host));
+        if (rv == OK || rv == DONE || rv == SUSPENDED
+            || apr_table_get(r->notes, "proxy-error-override")) {
+            break;
+        }
+        if (rv != HTTP_SERVICE_UNAVAILABLE
+            && rv != HTTP_INTERNAL_SERVER_ERROR) {
+            break;
+        }
+        prx_worker_set_error(w, r->server);
+        if (rv == HTTP_INTERNAL_SERVER_ERROR || !balancer
+            || prx_worker_usable(w, r->server) || attempts++ >= max) {
+            break;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PRXLOGNO(00054)
+                      "%s: member %s failed (%d); failing over (attempt %d "
+                      "of %d)", balancer->name, w->name, rv, attempts + 1,
+                      max + 1);
+    }
+    if (last) {
+        prx_run_post_request(last, balancer, r, sc);
+    }
+    return rv;
+}
+
 static int proxy_handler(request_rec *r)
 {
     prx_server_conf *sc;
-    struct prx_balancer *balancer = NULL;
-    prx_worker *w;
     prx_req *pr;
     char *url, *colon, *scheme;
     int rv;
@@ -196,16 +254,7 @@ static int proxy_handler(request_rec *r)
         return prx_error(r, HTTP_FORBIDDEN,
                          "Connect to remote machine blocked");
     }
-    w = choose_worker(r, url);
-    rv = prx_run_pre_request(&w, &balancer, r, sc, &url);
-    if (rv != DECLINED && rv != OK) {
-        return rv;
-    }
-    pr->worker = w;
-    pr->attempts++;
-    rv = route_attempts(r, w, sc, url, scheme,
-                        forward_is_direct(r, pr->target_host));
-    prx_run_post_request(w, balancer, r, sc);
+    rv = attempts_loop(r, sc, pr, url, scheme);
     return rv;
 }
 

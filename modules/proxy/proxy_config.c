@@ -36,6 +36,7 @@ void *config_server_create(apr_pool_t *p, server_rec *s)
     sc->recv_buffer_size = 0;
     sc->pass_inherit = 1;
     sc->bal_inherit = 1;
+    sc->bal_growth = 5;
     return sc;
 }
 
@@ -63,6 +64,9 @@ void *config_server_merge(apr_pool_t *p, void *basev, void *addv)
         sc->workers = apr_array_append(p, base->workers, add->workers);
         sc->balancers = apr_array_append(p, base->balancers, add->balancers);
     }
+    sc->bal_growth = MERGE_SET(base, add, bal_growth);
+    sc->bal_growth_set = base->bal_growth_set || add->bal_growth_set;
+    /* BalancerPersist is never inherited (spec core.md §3.7) */
     sc->req = MERGE_SET(base, add, req);
     sc->req_set = base->req_set || add->req_set;
     sc->via = MERGE_SET(base, add, via);
@@ -244,6 +248,60 @@ static const char *apply_worker_params(cmd_parms *cmd, prx_worker *w,
     return NULL;
 }
 
+const char *worker_apply_words(cmd_parms *cmd, prx_worker *w, int shared,
+                               const char *url, const char *who,
+                               const char *args)
+{
+    apr_array_header_t *params = apr_array_make(cmd->temp_pool, 4,
+                                                sizeof(kv_pair));
+    char *word;
+
+    while (*(word = ap_getword_conf(cmd->pool, &args))) {
+        char *eq = strchr(word, '=');
+        kv_pair *kv;
+
+        if (!eq) {
+            return apr_psprintf(cmd->pool, "%s: parameter '%s' must be in "
+                                "the form key=value", who, word);
+        }
+        *eq = '\0';
+        kv = apr_array_push(params);
+        kv->key = word;
+        kv->val = eq + 1;
+    }
+    return apply_worker_params(cmd, w, shared, url, params);
+}
+
+/* A rule whose target is a balancer: its parameters are the balancer's
+ * (spec core.md §3.1). */
+static const char *pass_balancer(cmd_parms *cmd, const char *real,
+                                 apr_array_header_t *params,
+                                 const char *fake, prx_balancer **out)
+{
+    prx_balancer *b;
+    const char *err = balancer_get(cmd, real, 1, &b);
+    int i;
+
+    if (err) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
+    }
+    for (i = 0; i < params->nelts; i++) {
+        kv_pair *kv = &APR_ARRAY_IDX(params, i, kv_pair);
+        err = prx_balancer_set_param(cmd->pool, b, kv->key, kv->val);
+        if (err) {
+            return apr_psprintf(cmd->pool, "%s: %s (%s=%s)", cmd->cmd->name,
+                                err, kv->key, kv->val);
+        }
+    }
+    /* display only (balancer-manager) */
+    apr_cpystrn(b->s->vpath, fake, sizeof(b->s->vpath));
+    apr_cpystrn(b->s->vhost, cmd->server->server_hostname
+                             ? cmd->server->server_hostname : "",
+                sizeof(b->s->vhost));
+    *out = b;
+    return NULL;
+}
+
 /* Find or create the worker of a rule's target. */
 static const char *pass_worker(cmd_parms *cmd, prx_server_conf *sc,
                                const char *url, int is_regex,
@@ -399,11 +457,11 @@ static const char *add_pass(cmd_parms *cmd, void *dconf, const char *args,
                                 "URL or '!'", cmd->cmd->name, real);
         }
         if (!strncasecmp(real, "balancer:", 9)) {
-            return apr_psprintf(cmd->pool, "%s: balancer:// targets need "
-                                "mod_proxy_balancer, which this build does "
-                                "not provide yet", cmd->cmd->name);
+            err = pass_balancer(cmd, real, params, fake, &a->balancer);
         }
-        err = pass_worker(cmd, sc, real, use_regex, params, &a->worker);
+        else {
+            err = pass_worker(cmd, sc, real, use_regex, params, &a->worker);
+        }
         if (err) {
             return err;
         }
@@ -493,10 +551,6 @@ static const char *set_proxy_pass_reverse(cmd_parms *cmd, void *dconf,
         fake = a1;
         real = a2;
         interpolate = a3 != NULL;
-    }
-    if (!strncasecmp(real, "balancer:", 9)) {
-        return "ProxyPassReverse: balancer:// URLs need mod_proxy_balancer, "
-               "which this build does not provide yet";
     }
     return add_reverse_rule(cmd, &d->raliases, fake, real, interpolate);
 }
@@ -821,6 +875,18 @@ const command_rec prx_cmds[] = {
     AP_INIT_TAKE1("ProxyMaxForwards", set_max_forwards, NULL, RSRC_CONF,
                   "Max-Forwards value to add when the client sent none "
                   "(-1: add none)"),
+    AP_INIT_RAW_ARGS("BalancerMember", balancer_set_member, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "[balancer://name] a member URL, then key=value worker "
+                     "parameters"),
+    AP_INIT_TAKE1("BalancerGrowth", balancer_set_growth, NULL, RSRC_CONF,
+                  "number of extra balancer slots for this server "
+                  "(0-1000, default 5)"),
+    AP_INIT_FLAG("BalancerPersist", balancer_set_persist, NULL, RSRC_CONF,
+                 "keep balancer-manager changes across restarts"),
+    AP_INIT_FLAG("BalancerInherit", balancer_set_inherit, NULL, RSRC_CONF,
+                 "whether virtual hosts inherit the main server's balancers"
+                 " and workers (On by default)"),
     AP_INIT_TAKE1("ProxyStatus", set_proxy_status, NULL, RSRC_CONF,
                   "workers and balancers on mod_status' page: Off, On or "
                   "Full (= On)"),

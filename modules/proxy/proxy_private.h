@@ -79,7 +79,11 @@ const char *worker_parse_url(apr_pool_t *p, const char *url,
 prx_worker *worker_lookup_config(apr_array_header_t *workers,
                                  const char *name);
 
-/** Create a worker for `url` in `sc` (not yet in any list). */
+/** Create a worker for `url` (in no list). */
+const char *worker_new(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
+                       const char *url, int is_pattern, prx_worker **out);
+
+/** Create a worker for `url` in `sc`'s list of workers. */
 const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
                           const char *url, int is_pattern,
                           prx_worker **out);
@@ -128,6 +132,30 @@ struct prx_worker_rt {
 void connpool_init_worker(prx_worker *w, apr_pool_t *pchild, int threads);
 /** A tunnel took `c` for its whole life: stop counting it against max. */
 void connpool_detach(prx_conn *c);
+
+/* -- proxy_balancer.c ------------------------------------------------------- */
+
+/** Find (or, with `create`, make) the balancer of `url` in cmd's server. */
+const char *balancer_get(cmd_parms *cmd, const char *url, int create,
+                         prx_balancer **out);
+/** key=value words of `args` as balancer parameters; errors name `who`. */
+const char *balancer_apply_words(cmd_parms *cmd, prx_balancer *b,
+                                 const char *who, const char *args);
+const char *balancer_set_member(cmd_parms *cmd, void *dconf,
+                                const char *args);
+const char *balancer_set_growth(cmd_parms *cmd, void *dconf, const char *v);
+const char *balancer_set_persist(cmd_parms *cmd, void *dconf, int flag);
+const char *balancer_set_inherit(cmd_parms *cmd, void *dconf, int flag);
+void balancer_post_config(server_rec *s);
+
+/* -- proxy_config.c (shared with proxy_balancer.c) ------------------------- */
+
+/** key=value words of `args` as worker parameters of `w`; when `shared`
+ *  (an earlier rule's worker), each is validated and ignored with a
+ *  warning. */
+const char *worker_apply_words(cmd_parms *cmd, prx_worker *w, int shared,
+                               const char *url, const char *who,
+                               const char *args);
 
 /* -- proxy_sections.c ----------------------------------------------------- */
 

@@ -85,6 +85,50 @@ static const char *path_part(const char *v)
     return s ? s : "";
 }
 
+/* A rule whose backend side is "balancer://name[/part]" (spec http.md
+ * §9.1): each member's URL stands in for it. @return the mapped value,
+ * or NULL when no member matches. */
+static const char *reverse_balancer(request_rec *r, prx_balancer *b,
+                                    const prx_reverse_rule *rr,
+                                    const char *v)
+{
+    const char *part = rr->real + strlen(b->name);
+    int i;
+
+    if (*part == '/' && !part[1]) {
+        part = "";
+    }
+    for (i = 0; i < b->members->nelts; i++) {
+        prx_worker *m = APR_ARRAY_IDX(b->members, i, prx_worker *);
+        apr_size_t n = strlen(m->name);
+        const char *rest;
+
+        if (*part) {
+            if (n && m->name[n - 1] == '/') {
+                n--;
+            }
+            if (strncasecmp(m->name, v, n)
+                || strncmp(v + n, part, strlen(part))) {
+                continue;
+            }
+            rest = v + n + strlen(part);
+        }
+        else {
+            if (strncasecmp(m->name, v, n)) {
+                continue;
+            }
+            rest = v + n;
+            if (!strcmp(rr->fake, "/") && *rest == '/') {
+                /* avoid "//" */
+                return ap_construct_url(r->pool, rest, r);
+            }
+        }
+        rest = apr_pstrcat(r->pool, rr->fake, rest, NULL);
+        return rest[0] == '/' ? ap_construct_url(r->pool, rest, r) : rest;
+    }
+    return NULL;
+}
+
 PRX_DECLARE(const char *) prx_reverse_url(request_rec *r, const char *v)
 {
     apr_array_header_t *ra, *cp, *cd;
@@ -103,7 +147,17 @@ PRX_DECLARE(const char *) prx_reverse_url(request_rec *r, const char *v)
         const char *subject = rr->real[0] == '/' ? path_part(v) : v;
         const char *mapped;
 
-        if (rr->balancer || strncasecmp(rr->real, subject, n)) {
+        if (!strncasecmp(rr->real, "balancer://", 11)) {
+            prx_balancer *b = prx_balancer_find(r->server, rr->real);
+            const char *m;
+            if (b && (m = reverse_balancer(r, b, rr, v)) != NULL) {
+                return m;
+            }
+            if (b) {
+                continue;
+            }
+        }
+        if (strncasecmp(rr->real, subject, n)) {
             continue;
         }
         mapped = apr_pstrcat(r->pool, rr->fake, subject + n, NULL);

@@ -42,9 +42,12 @@ static const char *set_params(cmd_parms *cmd, const char *url,
     char *word;
 
     if (!strncasecmp(url, "balancer:", 9)) {
-        return apr_psprintf(cmd->pool, "%s: balancer:// URLs need "
-                            "mod_proxy_balancer, which this build does not "
-                            "provide yet", who);
+        prx_balancer *b;
+        err = balancer_get(cmd, url, create, &b);
+        if (err) {
+            return apr_psprintf(cmd->pool, "%s: %s", who, err);
+        }
+        return balancer_apply_words(cmd, b, who, args);
     }
     err = worker_parse_url(cmd->pool, url, &name, &scheme, &host, &port,
                            &uds);
@@ -214,8 +217,15 @@ const char *sections_set_proxy_section(cmd_parms *cmd, void *dummy,
             return err;
         }
     }
-    if (!d->section_is_match && ap_strchr_c(url, ':')
-        && strncasecmp(url, "balancer:", 9)) {
+    if (!d->section_is_match && !strncasecmp(url, "balancer:", 9)) {
+        prx_balancer *b;
+        err = balancer_get(cmd, url, 1, &b);
+        if (err) {
+            return apr_psprintf(cmd->pool, "<Proxy %s>: %s", url, err);
+        }
+        b->section_config = section;
+    }
+    else if (!d->section_is_match && ap_strchr_c(url, ':')) {
         const char *name, *scheme, *host, *uds;
         apr_port_t port;
         if (!worker_parse_url(cmd->pool, url, &name, &scheme, &host, &port,

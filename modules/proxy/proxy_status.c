@@ -111,6 +111,102 @@ static void status_one(prx_worker *w, server_rec *s, void *baton)
     worker_html(ctx->r, w);
 }
 
+/* spec core.md §3.25: "cookie | path" when they differ, "-" when unset */
+static const char *sticky_str(apr_pool_t *p, const prx_balancer *b)
+{
+    if (!b->s->sticky[0]) {
+        return "-";
+    }
+    if (strcmp(b->s->sticky, b->s->sticky_path)) {
+        return apr_pstrcat(p, b->s->sticky, " | ", b->s->sticky_path, NULL);
+    }
+    return b->s->sticky;
+}
+
+static void balancer_html(request_rec *r, prx_balancer *b)
+{
+    int i;
+
+    ap_rprintf(r, "<h2>Proxy balancer %s</h2>\n<table border=\"1\">"
+               "<tr><th>SSes</th><th>Timeout</th><th>Method</th></tr>\n"
+               "<tr><td>%s</td><td>%" APR_TIME_T_FMT "</td><td>%s</td>"
+               "</tr>\n</table>\n", ap_escape_html(r->pool, b->name),
+               ap_escape_html(r->pool, sticky_str(r->pool, b)),
+               apr_time_sec(b->s->timeout),
+               ap_escape_html(r->pool, b->s->lbpname));
+    ap_rputs("<table border=\"1\"><tr><th>Sch</th><th>Host</th>"
+             "<th>Stat</th><th>Route</th><th>Redir</th><th>F</th>"
+             "<th>Set</th><th>Acc</th><th>Busy</th><th>Wr</th><th>Rd</th>"
+             "</tr>\n", r);
+    for (i = 0; i < b->members->nelts; i++) {
+        prx_worker *w = APR_ARRAY_IDX(b->members, i, prx_worker *);
+        char sent[6], rcvd[6];
+
+        apr_strfsize((apr_off_t)w->s->bytes_written, sent);
+        apr_strfsize((apr_off_t)w->s->bytes_read, rcvd);
+        ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                   "<td>%s</td><td>%.2f</td><td>%d</td><td>%"
+                   APR_UINT64_T_FMT "</td><td>%u</td><td>%s</td><td>%s</td>"
+                   "</tr>\n", ap_escape_html(r->pool, w->scheme),
+                   ap_escape_html(r->pool, w->hostname),
+                   prx_worker_status_str(r->pool, w),
+                   ap_escape_html(r->pool, w->s->route),
+                   ap_escape_html(r->pool, w->s->redirect),
+                   (double)w->s->lbfactor / 100.0, w->s->lbset,
+                   w->s->elected, (unsigned)w->s->busy, sent, rcvd);
+    }
+    ap_rputs("</table>\n", r);
+}
+
+static void balancer_auto(request_rec *r, prx_balancer *b, int i)
+{
+    int n;
+
+    ap_rprintf(r, "ProxyBalancer[%d]Name: %s\n", i, b->name);
+    for (n = 0; n < b->members->nelts; n++) {
+        prx_worker *w = APR_ARRAY_IDX(b->members, n, prx_worker *);
+        ap_rprintf(r, "ProxyBalancer[%d]Worker[%d]Name: %s\n", i, n,
+                   w->name);
+        ap_rprintf(r, "ProxyBalancer[%d]Worker[%d]Status: %s\n", i, n,
+                   prx_worker_status_str(r->pool, w));
+        ap_rprintf(r, "ProxyBalancer[%d]Worker[%d]Elected: %"
+                   APR_UINT64_T_FMT "\n", i, n, w->s->elected);
+        ap_rprintf(r, "ProxyBalancer[%d]Worker[%d]Busy: %u\n", i, n,
+                   (unsigned)w->s->busy);
+        ap_rprintf(r, "ProxyBalancer[%d]Worker[%d]Sent: %" APR_UINT64_T_FMT
+                   "K\n", i, n, w->s->bytes_written >> 10);
+        ap_rprintf(r, "ProxyBalancer[%d]Worker[%d]Rcvd: %" APR_UINT64_T_FMT
+                   "K\n", i, n, w->s->bytes_read >> 10);
+    }
+}
+
+static void balancers_status(request_rec *r, int short_form)
+{
+    server_rec *vs;
+    int k = 0, i;
+
+    for (vs = ap_server_conf; vs; vs = vs->next) {
+        prx_server_conf *sc = prx_server_conf_get(vs);
+
+        if (!sc->proxy_status) {
+            continue;
+        }
+        for (i = 0; i < sc->balancers->nelts; i++) {
+            prx_balancer *b = APR_ARRAY_IDX(sc->balancers, i,
+                                            prx_balancer *);
+            if (b->server != vs) {
+                continue;
+            }
+            if (short_form) {
+                balancer_auto(r, b, k++);
+            }
+            else {
+                balancer_html(r, b);
+            }
+        }
+    }
+}
+
 static int proxy_status_hook(request_rec *r, int flags)
 {
     status_ctx ctx;
@@ -118,6 +214,7 @@ static int proxy_status_hook(request_rec *r, int flags)
     ctx.r = r;
     ctx.short_form = flags & AP_STATUS_SHORT;
     ctx.n = 0;
+    balancers_status(r, ctx.short_form);
     worker_foreach(ap_server_conf, status_one, &ctx);
     if (ctx.n && !ctx.short_form) {
         ap_rputs("</table>\n<p>Status: Init = initialised, Ign = ignores "

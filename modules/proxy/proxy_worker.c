@@ -297,12 +297,24 @@ void worker_foreach(server_rec *s, worker_fn fn, void *baton)
 
     for (vs = s; vs; vs = vs->next) {
         prx_server_conf *sc = prx_server_conf_get(vs);
-        int i;
+        int i, j;
 
         for (i = 0; i < sc->workers->nelts; i++) {
             prx_worker *w = APR_ARRAY_IDX(sc->workers, i, prx_worker *);
             if (w->server == vs) {
                 fn(w, vs, baton);
+            }
+        }
+        /* balancer members are no server workers, but workers all the
+         * same */
+        for (i = 0; i < sc->balancers->nelts; i++) {
+            prx_balancer *b = APR_ARRAY_IDX(sc->balancers, i,
+                                            prx_balancer *);
+            if (b->server != vs) {
+                continue;
+            }
+            for (j = 0; j < b->members->nelts; j++) {
+                fn(APR_ARRAY_IDX(b->members, j, prx_worker *), vs, baton);
             }
         }
     }
@@ -321,8 +333,8 @@ static prx_worker *worker_alloc(apr_pool_t *p, server_rec *s,
     return w;
 }
 
-const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
-                          const char *url, int is_pattern, prx_worker **out)
+const char *worker_new(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
+                       const char *url, int is_pattern, prx_worker **out)
 {
     prx_worker *w = worker_alloc(p, s, sc);
     const char *err;
@@ -333,9 +345,19 @@ const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
         return err;
     }
     w->is_pattern = is_pattern ? 1 : 0;
-    *(prx_worker **)apr_array_push(sc->workers) = w;
     *out = w;
     return NULL;
+}
+
+const char *worker_create(apr_pool_t *p, server_rec *s, prx_server_conf *sc,
+                          const char *url, int is_pattern, prx_worker **out)
+{
+    const char *err = worker_new(p, s, sc, url, is_pattern, out);
+
+    if (!err) {
+        *(prx_worker **)apr_array_push(sc->workers) = *out;
+    }
+    return err;
 }
 
 /* Resolve what only a complete configuration decides (spec core.md §3.2,
@@ -376,6 +398,22 @@ static void worker_finish(prx_worker *w, server_rec *s, void *baton)
     }
     w->s->status |= w->p.status_set | PRX_WS_INITIALIZED;
     w->s->status &= ~w->p.status_clear;
+    /* what a balancer-manager may change lives in the shared slot */
+    w->s->lbfactor = w->p.lbfactor;
+    w->s->lbset = w->p.lbset;
+    apr_cpystrn(w->s->route, w->p.route ? w->p.route : "",
+                sizeof(w->s->route));
+    apr_cpystrn(w->s->redirect, w->p.redirect ? w->p.redirect : "",
+                sizeof(w->s->redirect));
+    apr_cpystrn(w->s->name, w->name, sizeof(w->s->name));
+}
+
+PRX_DECLARE(void) prx_worker_child_init(prx_worker *w, apr_pool_t *pchild)
+{
+    int threads = 0;
+
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    connpool_init_worker(w, pchild, threads < 1 ? 1 : threads);
 }
 
 /* spec core.md §8.4: the generic workers ignore errors, never keep
@@ -401,6 +439,7 @@ int worker_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     prx_generic_forward = generic_alloc(pconf, s, "proxy:forward");
 
     worker_foreach(s, worker_finish, ptemp);
+    balancer_post_config(s);
     return OK;
 }
 

@@ -134,8 +134,33 @@ my @cases = (
     [ "ProxyPass /x unix:|http://localhost/", qr/ProxyPass.*invalid unix: URL/, 'unix: without a path' ],
     [ "ProxyPass /x unix:/" . ('s' x 100) . "|http://localhost/", qr/ProxyPass.*too long/,
       'a socket path of 96+ characters' ],
-    [ "ProxyPass /x balancer://c/", qr/ProxyPass.*balancer.*mod_proxy_balancer/,
-      'balancer targets are refused until the balancer exists' ],
+    # balancers (spec core.md §3.26, §6)
+    [ "ProxyPass /x balancer://c/", undef, 'a balancer target loads' ],
+    [ "ProxyPass /x balancer:///", qr/ProxyPass.*bad balancer name/, 'balancer without a name' ],
+    [ "ProxyPass /x balancer://" . ('n' x 90) . "/", qr/ProxyPass.*bad balancer name/, 'balancer name too long' ],
+    [ "ProxyPass /x balancer://c/ lbmethod=nosuch", qr/ProxyPass.*unknown lbmethod/, 'unknown lbmethod' ],
+    [ "ProxyPass /x balancer://c/ maxattempts=-1", qr/ProxyPass.*maximum number of attempts/, 'maxattempts negative' ],
+    [ "ProxyPass /x balancer://c/ nofailover=maybe", qr/ProxyPass.*nofailover must be On\|Off/, 'nofailover keyword' ],
+    [ "ProxyPass /x balancer://c/ stickysessionsep=ab", qr/ProxyPass.*single character or Off/, 'stickysessionsep two chars' ],
+    [ "ProxyPass /x balancer://c/ timeout=0", qr/ProxyPass.*timeout must be at least one second/, 'balancer timeout=0' ],
+    [ "ProxyPass /x balancer://c/ failonstatus=99", qr/ProxyPass.*failonstatus/, 'failonstatus out of range' ],
+    [ "ProxyPass /x balancer://c/ failonstatus=500,503", undef, 'failonstatus list' ],
+    [ "ProxyPass /x balancer://c/ nonce=" . ('x' x 37), qr/ProxyPass.*nonce is too large/, 'nonce too long' ],
+    [ "ProxyPass /x balancer://c/ growth=101", qr/ProxyPass.*growth must be between 1 and 100/, 'growth=101' ],
+    [ "ProxyPass /x balancer://c/ forcerecovery=x", qr/ProxyPass.*forcerecovery must be On\|Off/, 'forcerecovery keyword' ],
+    [ "ProxyPass /x balancer://c/ bogus=1", qr/ProxyPass.*unknown Balancer parameter/, 'unknown balancer parameter' ],
+    [ "BalancerMember $h/", qr/BalancerMember.*must define remote proxy server/, 'BalancerMember with one URL outside <Proxy>' ],
+    [ "BalancerMember balancer://c $h/ loadfactor=0", qr/BalancerMember.*loadfactor/, 'BalancerMember bad loadfactor' ],
+    [ "BalancerMember balancer://c $h/ extra", qr/BalancerMember.*key=value/, 'BalancerMember third bare word' ],
+    [ "<Proxy balancer://c>\nBalancerMember balancer://c $h/\n</Proxy>", qr/BalancerMember.*can not have a balancer name/,
+      'BalancerMember repeating the section balancer' ],
+    [ "<Proxy balancer://c timeout=5>\nBalancerMember $h/ route=r1\nProxySet stickysession=S\n</Proxy>", undef,
+      'a balancer section with members and ProxySet' ],
+    [ "ProxySet balancer://nope timeout=5", qr/ProxySet.*can not find/, 'ProxySet on an unknown balancer' ],
+    [ "BalancerGrowth 1001", qr/BalancerGrowth must be between 0 and 1000/, 'BalancerGrowth too large' ],
+    [ "BalancerGrowth 5", undef, 'BalancerGrowth 5' ],
+    [ "BalancerPersist On", undef, 'BalancerPersist On' ],
+    [ "BalancerInherit Off", undef, 'BalancerInherit Off' ],
 
     # ProxyPassReverse family
     [ "ProxyPassReverse $h/", qr/ProxyPassReverse.*needs a path/, 'ProxyPassReverse without a path' ],
@@ -213,7 +238,6 @@ my @cases = (
 
     # directives the core does not register (yet, or ever in 2.4)
     (map { [ $_, qr/Invalid command '\Q${\ (split ' ', $_)[0]}\E'/, "unregistered: $_" ] }
-        "BalancerMember $h/", "BalancerGrowth 5", "BalancerPersist On", "BalancerInherit On",
         "ProxyWebsocketIdleTimeout 5", "ProxyAsyncDelay 5"),
 );
 
