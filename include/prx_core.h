@@ -399,6 +399,16 @@ APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, post_request,
                           (prx_worker *worker, struct prx_balancer *balancer,
                            request_rec *r, prx_server_conf *conf))
 
+/**
+ * A worker parameter the core does not know (e.g. mod_proxy_hcheck's hc*
+ * keys): set *err to NULL or to an error message (from `p`) and return OK
+ * when `key` is yours, DECLINED otherwise. Runs at configuration time.
+ */
+APR_DECLARE_EXTERNAL_HOOK(prx, PRX, int, set_worker_param,
+                          (apr_pool_t *p, server_rec *s, prx_worker *w,
+                           const char *key, const char *val,
+                           const char **err))
+
 /* -- configuration access --------------------------------------------------- */
 
 /** @return the proxy server config of `s`. Never NULL. */
@@ -588,6 +598,26 @@ typedef struct prx_tunnel prx_tunnel;
 PRX_DECLARE(apr_status_t) prx_tunnel_create(prx_tunnel **t, request_rec *r,
                                             prx_conn *c, const char *data,
                                             apr_size_t len);
+
+#define PRX_TUNNEL_NO_HALFCLOSE 0x1 /**< end as soon as either side ends
+                                         (as env proxy-nohalfclose does) */
+#define PRX_TUNNEL_NO_TIMEOUT   0x2 /**< no idle timeout: relay until a side
+                                         ends or fails */
+#define PRX_TUNNEL_NEED_REPLY   0x4 /**< the opening response is relayed by
+                                         the tunnel itself: until a first
+                                         byte reached the client the tunnel
+                                         is not parked, and ending without
+                                         one gives HTTP_BAD_GATEWAY (with
+                                         NO_HALFCLOSE nothing was shut down
+                                         then: the caller can still answer) */
+
+/**
+ * Semantics other than spec http.md §7.3 for tunnel `t` (e.g. the legacy
+ * mode of mod_proxy_wstunnel): PRX_TUNNEL_* flags, or-ed. Call between
+ * prx_tunnel_create() and prx_tunnel_run(). NO_HALFCLOSE adds to what
+ * proxy-nohalfclose says; the other flags replace earlier calls' values.
+ */
+PRX_DECLARE(void) prx_tunnel_flags_set(prx_tunnel *t, unsigned int flags);
 
 /**
  * Relay until both directions have ended (half-close passed on), an I/O

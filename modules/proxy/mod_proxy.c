@@ -18,6 +18,7 @@ APR_HOOK_STRUCT(
     APR_HOOK_LINK(check_trans)
     APR_HOOK_LINK(pre_request)
     APR_HOOK_LINK(post_request)
+    APR_HOOK_LINK(set_worker_param)
 )
 
 APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, scheme_handler,
@@ -32,6 +33,10 @@ APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, pre_request,
     (prx_worker **worker, struct prx_balancer **balancer, request_rec *r,
      prx_server_conf *conf, char **url),
     (worker, balancer, r, conf, url), DECLINED)
+APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, set_worker_param,
+    (apr_pool_t *p, server_rec *s, prx_worker *w, const char *key,
+     const char *val, const char **err),
+    (p, s, w, key, val, err), DECLINED)
 APR_IMPLEMENT_EXTERNAL_HOOK_RUN_FIRST(prx, PRX, int, post_request,
     (prx_worker *worker, struct prx_balancer *balancer, request_rec *r,
      prx_server_conf *conf),

@@ -430,10 +430,17 @@ const char *params_set_worker(apr_pool_t *p, prx_worker *w, const char *key,
         }
         return params[i].set(p, w, key, val);
     }
+    {
+        const char *err = NULL;
+        if (prx_run_set_worker_param(p, w->server, w, key, val, &err)
+            == OK) {
+            return err;
+        }
+    }
     if (!strncasecmp(key, "hc", 2)) {
         return apr_psprintf(p, "worker parameter '%s' needs "
-                            "mod_proxy_hcheck, which this build does not "
-                            "provide yet", key);
+                            "mod_proxy_hcheck (load it before this line)",
+                            key);
     }
     return apr_psprintf(p, "unknown Worker parameter '%s'", key);
 }
