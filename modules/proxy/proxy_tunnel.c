@@ -51,6 +51,8 @@ struct prx_tunnel {
     apr_time_t last_activity;
     apr_off_t bytes_down;     /* relayed to the client */
     int nohalfclose;
+    int notimeout;            /* PRX_TUNNEL_NO_TIMEOUT */
+    int need_reply;           /* PRX_TUNNEL_NEED_REPLY */
     int async;                /* may be parked */
     int parking;              /* handler returned SUSPENDED for it */
     int status;               /* final status once ended */
@@ -230,6 +232,13 @@ static apr_status_t relay_both(prx_tunnel *t, int *moved_any)
 
 enum { RUN_DONE, RUN_IDLE };
 
+/* A tunnel that must produce a reply may not be parked before it did:
+ * its caller still answers with an error if none comes. */
+static int may_park(const prx_tunnel *t)
+{
+    return !t->need_reply || t->bytes_down > 0;
+}
+
 /* Run in this thread until the tunnel ends, or (when `park_after` > 0) it
  * has been idle that long. */
 static int run_here(prx_tunnel *t, apr_interval_time_t park_after)
@@ -250,7 +259,8 @@ static int run_here(prx_tunnel *t, apr_interval_time_t park_after)
             return RUN_DONE;
         }
         if (tunnel_done(t)) {
-            t->status = OK;
+            t->status = t->need_reply && !t->bytes_down ? HTTP_BAD_GATEWAY
+                                                        : OK;
             return RUN_DONE;
         }
         want_events(t);
@@ -260,23 +270,25 @@ static int run_here(prx_tunnel *t, apr_interval_time_t park_after)
                 pfds[k++] = e->pfd;
             }
         }
-        wait = t->timeout - (apr_time_now() - t->last_activity);
-        if (park_after > 0 && park_after < wait) {
+        wait = t->notimeout ? -1
+               : t->timeout - (apr_time_now() - t->last_activity);
+        if (park_after > 0 && (wait < 0 || park_after < wait)) {
             wait = park_after;
         }
-        if (wait <= 0) {
+        if (wait < 0 && !t->notimeout) {
             wait = 0;
         }
         rv = apr_poll(pfds, k, &n, wait);
         if (APR_STATUS_IS_TIMEUP(rv) || (rv == APR_SUCCESS && !n)) {
-            if (apr_time_now() - t->last_activity >= t->timeout) {
+            if (!t->notimeout
+                && apr_time_now() - t->last_activity >= t->timeout) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, t->r,
                               PRXLOGNO(00091) "tunnel to %s timed out",
                               t->backend->hostname);
                 t->status = HTTP_GATEWAY_TIME_OUT;
                 return RUN_DONE;
             }
-            if (park_after > 0) {
+            if (park_after > 0 && may_park(t)) {
                 return RUN_IDLE;
             }
             continue;
@@ -385,8 +397,8 @@ static prx_tunnel *take_expired(apr_time_t now, apr_interval_time_t *next)
     for (pp = &poller->list; (t = *pp) != NULL;) {
         apr_interval_time_t left = t->timeout - (now - t->last_activity);
 
-        if (left > 0) {
-            if (left < *next) {
+        if (t->notimeout || left > 0) {
+            if (!t->notimeout && left < *next) {
                 *next = left;
             }
             pp = &t->next;
@@ -602,6 +614,15 @@ PRX_DECLARE(apr_status_t) prx_tunnel_create(prx_tunnel **out,
     c->keepalive = AP_CONN_CLOSE;
     *out = t;
     return APR_SUCCESS;
+}
+
+PRX_DECLARE(void) prx_tunnel_flags_set(prx_tunnel *t, unsigned int flags)
+{
+    if (flags & PRX_TUNNEL_NO_HALFCLOSE) {
+        t->nohalfclose = 1;
+    }
+    t->notimeout = (flags & PRX_TUNNEL_NO_TIMEOUT) != 0;
+    t->need_reply = (flags & PRX_TUNNEL_NEED_REPLY) != 0;
 }
 
 PRX_DECLARE(int) prx_tunnel_run(prx_tunnel *t)
