@@ -13,7 +13,7 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET);
 use PrxTest;
 
-plan tests => 27, need_module('mod_proxy.c', 'mod_proxy_http.c');
+plan tests => 30, need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'http_echo');
 my $bport = $echo->port;
@@ -67,6 +67,14 @@ like PrxTest::header_of($rec, 'X-Forwarded-Server') // '', qr/\S/,
     'X-Forwarded-Server is set';
 like PrxTest::header_of($rec, 'Via') // '', qr/^1\.0 earlier, 1\.1 \S+/,
     'Via gets our entry appended (ProxyVia On)';
+# a Connection token longer than any buffer must still remove its field
+my $long = 'X-' . ('L' x 70);
+my ($lr, $lrec) = send_head($port, '/h/long', 'Host: front.example',
+    "Connection: keep-alive, $long", "$long: secret", 'X-Keep: yes');
+is $lr->{status}, 200, 'request with a 72-character Connection token answers 200';
+ok !grep({ /^\Q$long\E:/i } @{ $lrec->{lines} || [] }),
+    'the field a long Connection token names is not forwarded';
+is PrxTest::header_of($lrec, 'X-Keep'), 'yes', 'the other fields still are';
 is PrxTest::header_of($rec, 'Proxy-Authorization'), 'Basic dXNlcjpwYXNz',
     'Proxy-Authorization is forwarded when the proxy did not authenticate';
 is PrxTest::header_of($rec, 'Max-Forwards'), '4', 'Max-Forwards is decremented';
