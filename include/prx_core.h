@@ -360,7 +360,10 @@ typedef struct {
  * Handle one proxied request (one attempt) for `url`.
  * @param worker    worker for `url` (a configured one or a generic one)
  * @param url       canonical backend URL ("http://host/path?q")
- * @param proxyname next-hop proxy host (ProxyRemote) or NULL
+ * @param proxyname next-hop proxy host (ProxyRemote) or NULL; while such
+ *                  an attempt runs, the request note "proxy-basic-creds"
+ *                  holds that entry's credentials as a complete field
+ *                  value ("Basic <base64>"), or is unset
  * @param proxyport its port
  * @return DECLINED when the scheme is not this module's; OK or an HTTP
  *         status otherwise (503 lets the core fail over to another member).
@@ -531,6 +534,10 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
  * for the generic worker) TLS is set up through mod_ssl with the server
  * name of spec http.md §2.4; a pooled TLS connection made for another name
  * is reconnected. TLS failures show when writing (the caller's 502).
+ * Through a ProxyRemote upstream (prx_req->via_remote) the connection to
+ * the upstream stays plain: the caller opens the CONNECT tunnel and then
+ * calls prx_conn_tls_start(). A pooled connection to another next hop
+ * (`host`:`port`) than asked for is closed and a new one made.
  * @return APR_SUCCESS, or the failure; *fail is set to PRX_FAIL_DNS,
  *         PRX_FAIL_CONNECT or PRX_FAIL_BLOCKED (ProxyBlock matched an
  *         address of the target; 403); the caller answers
@@ -544,6 +551,18 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
 /** @return non-zero when outgoing TLS (mod_ssl) is available, so that a
  *  scheme module can decline https:// cleanly when it is not. */
 PRX_DECLARE(int) prx_conn_tls_available(prx_worker *w, request_rec *r);
+
+/**
+ * Start TLS on the connected plain connection `c`, e.g. inside a CONNECT
+ * tunnel through a ProxyRemote upstream (spec http.md §2.3), with the
+ * SSLProxy* settings of `c`'s worker and the server name of spec http.md
+ * §2.4 for the target `host` (the client's Host under ProxyPreserveHost).
+ * The handshake happens on the first write; its failure shows there.
+ * @return APR_SUCCESS; APR_ENOTIMPL when proxy TLS is not enabled for the
+ *         worker (logged), or another error (logged). Never blocks.
+ */
+PRX_DECLARE(apr_status_t) prx_conn_tls_start(prx_conn *c, request_rec *r,
+                                             const char *host);
 
 /**
  * ProxyBlock (spec core.md §3.12): @return non-zero, with a warning
