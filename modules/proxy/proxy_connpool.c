@@ -497,6 +497,20 @@ static const char *conn_uds_path(prx_conn *c, request_rec *r)
     return pr ? pr->uds_path : NULL;
 }
 
+/* May the connected `c` carry a request for next hop `host`:`port` with
+ * TLS name `sni` (NULL: plain)? */
+static int same_hop(const prx_conn *c, const char *host, apr_port_t port,
+                    const char *sni)
+{
+    if (!c->hostname || strcasecmp(c->hostname, host) || c->port != port) {
+        return 0;
+    }
+    if (!c->connection) {
+        return sni == NULL;
+    }
+    return sni && c->sni && !strcmp(c->sni, sni);
+}
+
 PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
                                            const char *host, apr_port_t port,
                                            prx_fail *fail)
@@ -510,20 +524,28 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
 
     *fail = PRX_FAIL_NONE;
     scheme = w->is_generic && pr && pr->scheme ? pr->scheme : w->scheme;
-    sni = tls_scheme(scheme) ? tls_server_name(r, host) : NULL;
-    if (c->sock) {
-        if (!c->connection || !strcmp(c->sni, sni)) {
-            /* pooled: this request's timeout (a scheme may have changed
-             * it for the previous one, e.g. for `ping`) */
-            apr_interval_time_t t = prx_worker_timeout(w, r);
-            if (t != c->io_timeout) {
-                prx_conn_timeout_set(c, t);
-            }
-            return APR_SUCCESS;
-        }
-        /* spec http.md §2.4: made for another server name; start over */
+    /* through an upstream proxy, TLS starts inside the CONNECT tunnel the
+     * scheme module opens (prx_conn_tls_start) */
+    sni = tls_scheme(scheme) && !(pr && pr->via_remote)
+          ? tls_server_name(r, host) : NULL;
+    if (c->sock && !same_hop(c, host, port, sni)) {
+        /* made for another next hop (an upstream proxy and the origin
+         * share the worker) or another TLS name (spec http.md §2.4);
+         * what the caller decided about the request's use of it stays */
+        unsigned int close = c->close;
+
         conn_reset(c);
+        c->close = close;
         c->bucket_alloc = apr_bucket_alloc_create(c->pool);
+    }
+    if (c->sock) {
+        /* pooled: this request's timeout (a scheme may have changed it
+         * for the previous one, e.g. for `ping`) */
+        apr_interval_time_t t = prx_worker_timeout(w, r);
+        if (t != c->io_timeout) {
+            prx_conn_timeout_set(c, t);
+        }
+        return APR_SUCCESS;
     }
     c->hostname = apr_pstrdup(c->pool, host);
     c->port = port;

@@ -82,6 +82,15 @@ apr_status_t tls_setup(prx_conn *c, request_rec *r, const char *sni)
     return APR_SUCCESS;
 }
 
+PRX_DECLARE(apr_status_t) prx_conn_tls_start(prx_conn *c, request_rec *r,
+                                             const char *host)
+{
+    if (!c->sock || c->connection) {
+        return APR_EINVAL;
+    }
+    return tls_setup(c, r, tls_server_name(r, host));
+}
+
 apr_status_t tls_read(prx_conn *c, char *buf, apr_size_t *len, int block)
 {
     apr_bucket_brigade *bb = c->tls_bb;
