@@ -15,7 +15,7 @@ use Apache::TestRequest qw(GET);
 use PrxTest;
 
 my $certs = PrxTest::vars('t_conf') . '/certs/client.pem';
-plan tests => 29, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
+plan tests => 34, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
     need(-s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 });
 
 my $hello = "hello from the origin\n";
@@ -52,6 +52,18 @@ my @l = grep { /PRX00332/ } PrxTest::errorlog_lines();
 is scalar(@l), 2, 'each failed handshake logged PRX00332 (' . scalar(@l) . ')';
 ok !grep({ !/localhost:\d+\/(wrong|untrusted)\// } @l),
     'naming the worker of the failed origin';
+
+# an IP address as host: no SNI sent (the chain is still verified)
+$res = GET '/ip/hello.txt';
+is $res->code, 200, 'https://127.0.0.1 (peer name check off in its <Proxy>): 200';
+like $res->header('X-SNI') // '', qr/^(?:\(null\))?\z/,
+    'no SNI for an IP address (the origin has none: "' . ($res->header('X-SNI') // '') . '")';
+
+# the generic worker ([P], no worker): TLS too, a connection per request
+my @g = map { GET '/gen/hello.txt' } 1 .. 2;
+is join(' ', map { $_->code } @g), '200 200', 'RewriteRule [P] to https, no worker: 200';
+is $g[0]->header('X-SNI'), 'localhost', 'with SNI';
+isnt peer($g[1]), peer($g[0]), 'and a new TLS connection each time';
 
 # client certificates: the origin requires one; only the /with/ worker's
 # <Proxy> section gives one
