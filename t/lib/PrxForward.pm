@@ -77,8 +77,14 @@ sub curl {
     my $out = do { local (@ARGV, $/) = $out_file; <> } // '';
     my $err = do { local (@ARGV, $/) = $err_file; <> } // '';
     unlink $out_file, $err_file;
-    return { exit => $exit, out => $out, err => $err,
-             responses => [ PrxTest::parse_responses($out, eof => 1) ] };
+    # the answer to a CONNECT (curl -p) has no framing: what follows its
+    # head is the tunnel, i.e. the next response
+    my @r;
+    while ($out =~ s{\A(HTTP/1\.[01] 200 Connection established[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)}{}i) {
+        push @r, PrxTest::parse_responses($1, head => 1);
+    }
+    push @r, PrxTest::parse_responses($out, eof => 1);
+    return { exit => $exit, out => $out, err => $err, responses => \@r };
 }
 
 # The final response of a curl run (the last one it printed).
@@ -193,6 +199,43 @@ sub read_bytes {
 sub read_all {
     my ($self, $timeout) = @_;
     $self->until(sub { 0 }, $timeout);
+    return substr $self->{buf}, 0, length $self->{buf}, '';
+}
+
+# Sends `data` while reading what comes back (neither direction waits
+# for the other), then with `shut => 1` shuts our write side down; reads
+# until `want` bytes arrived, EOF, or `timeout`. Returns what was read.
+sub pump {
+    my ($self, $data, %o) = @_;
+    my $fd = fileno $self->{sock};
+    my $off = 0;
+    my $deadline = Time::HiRes::time() + ($o{timeout} // $self->{timeout});
+    $self->{sock}->blocking(0);
+    while (Time::HiRes::time() < $deadline) {
+        if ($off >= length $data && $o{shut} && !$self->{shut}) {
+            shutdown $self->{sock}, 1;
+            $self->{shut} = 1;
+        }
+        last if $self->{eof};
+        last if defined $o{want} && length $self->{buf} >= $o{want} && $off >= length $data;
+        my ($rin, $win) = ('', '');
+        vec($rin, $fd, 1) = 1;
+        vec($win, $fd, 1) = 1 if $off < length $data;
+        next unless select(my $rout = $rin, my $wout = $win, undef, 0.5) > 0;
+        if (vec($rout, $fd, 1)) {
+            my $n = sysread $self->{sock}, $self->{buf}, 1 << 20, length $self->{buf};
+            $self->{eof} = 1 if defined $n && $n == 0;
+            $self->{eof} = 1 if !defined $n && !$!{EAGAIN} && !$!{EINTR};
+        }
+        if (vec($wout, $fd, 1)) {
+            local $SIG{PIPE} = 'IGNORE';
+            my $n = syswrite $self->{sock}, $data, 1 << 16, $off;
+            $off += $n if $n;
+            last if !defined $n && !$!{EAGAIN} && !$!{EINTR};
+        }
+    }
+    $self->{sock}->blocking(1);
+    $self->{sent} = $off;
     return substr $self->{buf}, 0, length $self->{buf}, '';
 }
 
