@@ -314,7 +314,13 @@ void worker_foreach(server_rec *s, worker_fn fn, void *baton)
                 continue;
             }
             for (j = 0; j < b->members->nelts; j++) {
-                fn(APR_ARRAY_IDX(b->members, j, prx_worker *), vs, baton);
+                prx_worker *w = APR_ARRAY_IDX(b->members, j, prx_worker *);
+                /* a virtual host's merged balancer lists the members of
+                 * the main server's balancer of that name: those are the
+                 * main server's */
+                if (w->balancer == b) {
+                    fn(w, vs, baton);
+                }
             }
         }
     }
@@ -412,6 +418,12 @@ PRX_DECLARE(void) prx_worker_child_init(prx_worker *w, apr_pool_t *pchild)
 {
     int threads = 0;
 
+    if (w->p.disablereuse == PRX_UNSET) {
+        /* made at run time (balancer-manager), after post_config: resolve
+         * what post_config resolves for the configured workers */
+        worker_finish(w, w->server, pchild);
+    }
+
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     connpool_init_worker(w, pchild, threads < 1 ? 1 : threads);
 }
@@ -492,7 +504,9 @@ PRX_DECLARE(void) prx_worker_set_error(prx_worker *w, server_rec *s)
 
     for (;;) {
         old = apr_atomic_read32(&w->s->status);
-        if (old & PRX_WS_IGNORE_ERRORS) {
+        if (old & (PRX_WS_IGNORE_ERRORS | PRX_WS_IN_ERROR)) {
+            /* ignores errors, or already in error (one attempt may report
+             * its failure twice: the connect, then the failover loop) */
             return;
         }
         if (apr_atomic_cas32(&w->s->status, old | PRX_WS_IN_ERROR, old)
