@@ -201,7 +201,15 @@ static int attempts_loop(request_rec *r, prx_server_conf *sc, prx_req *pr,
             && rv != HTTP_INTERNAL_SERVER_ERROR) {
             break;
         }
-        prx_worker_set_error(w, r->server);
+        /* spec core.md §8.6: the loop puts balancer members in error
+         * state; a plain worker's failed connect was already dealt with
+         * by the core (flag I, or error state for status=-I), and its
+         * refusal while unusable is no new error: marking it again would
+         * put a stopped worker in error and restart the retry time of an
+         * errored one with every refused request */
+        if (balancer) {
+            prx_worker_set_error(w, r->server);
+        }
         if (rv == HTTP_INTERNAL_SERVER_ERROR || !balancer
             || prx_worker_usable(w, r->server) || attempts++ >= max) {
             break;

@@ -20,7 +20,7 @@ use Time::HiRes ();
 use PrxTest;
 use PrxStatus;
 
-plan tests => 6 + 9 + 7 + 7 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c');
+plan tests => 6 + 10 + 8 + 7 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $retry = 6;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
@@ -113,6 +113,8 @@ is scalar($echo->requests), 0, 'the origin got no request';
 is origin_sockets($echo->port), 0, 'nor any connection';
 my @refused = grep { /PRX00050/ && /\Q$name\E/ } PrxTest::errorlog_lines(settle => 0.3);
 is scalar(@refused), 2, 'each refusal logged PRX00050 (' . scalar(@refused) . ')';
+is scalar(grep { /PRX00004/ && /\Q$name\E/ } PrxTest::errorlog_lines(settle => 0.3)), 1,
+    'none of them put the worker in error state again (one PRX00004 in all)';
 ok Time::HiRes::time() - $t_err < $retry - 0.5,
     sprintf('all that within the retry window (%.1f s)', Time::HiRes::time() - $t_err);
 SKIP: {
@@ -120,6 +122,11 @@ SKIP: {
     is scalar(keys %pids), 3, 'prefork: three children took part (' . join(' ', sort keys %pids) . ')';
 }
 diag 'children that served: ' . join(' ', sort keys %pids);
+
+# a refusal is no new error: one late in the window does not extend it
+Time::HiRes::sleep($t_err + $retry - 1.5 - Time::HiRes::time());
+($res, $pid) = once('/err/late');
+is $res->{status}, 503, "refused 1.5 s before the window ends (child $pid)";
 
 # --- after retry: used again, Err cleared in every child ---------------------------
 Time::HiRes::sleep($t_err + $retry + 0.5 - Time::HiRes::time());
