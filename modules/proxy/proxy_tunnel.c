@@ -634,5 +634,9 @@ PRX_DECLARE(int) prx_tunnel_run(prx_tunnel *t)
         return SUSPENDED;
     }
     t->backend->close = 1;
+    /* the relay made a plain client socket non-blocking; what httpd
+     * writes after the handler (an error page, the lingering close)
+     * needs the timeout back */
+    apr_socket_timeout_set(t->client.sock, t->r->server->timeout);
     return t->status;
 }
