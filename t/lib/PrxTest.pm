@@ -66,7 +66,8 @@ sub error_log { vars('t_logs') . '/error_log' }
 
 # --- backends ---------------------------------------------------------------
 
-# Starts t/backends/<script>.pl and returns once it listens.
+# Starts t/backends/<script>.pl (or <script>.py, run by the system's
+# python3) and returns once it listens.
 #   name => N   listen on the port the config knows as @BACKEND_<N>_PORT@
 #   port => P   listen on P (default: a free port)
 #   args => [...] further command-line arguments for the script
@@ -283,10 +284,13 @@ my $seq = 0;
 sub start {
     my ($class, $script, $port, $args) = @_;
     my $path = $script =~ m{/} ? $script : "$t_dir/backends/$script.pl";
+    $path = "$t_dir/backends/$script.py" if !-f $path && -f "$t_dir/backends/$script.py";
     die "PrxTest: no backend $path\n" unless -f $path;
+    my @interp = $path =~ /\.py\z/
+        ? (-x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3') : $^X;
     my $dir = PrxTest::vars('t_logs') . '/backends';
     File::Path::make_path($dir);
-    my $tag = sprintf '%s-%d-%d', ($script =~ s{.*/|\.pl\z}{}gr), $$, ++$seq;
+    my $tag = sprintf '%s-%d-%d', ($script =~ s{.*/|\.p[ly]\z}{}gr), $$, ++$seq;
     my $self = bless {
         script => $script,
         record => "$dir/$tag.jsonl",
@@ -301,7 +305,7 @@ sub start {
         close $r;
         open STDOUT, '>&', $w or POSIX::_exit(127);
         open STDIN, '<', '/dev/null';
-        exec($^X, $path, '--port', $port, '--record', $self->{record},
+        exec(@interp, $path, '--port', $port, '--record', $self->{record},
             '--parent-pid', getppid(), '--log', $self->{log}, @$args)
             or POSIX::_exit(127);
         POSIX::_exit(127);
