@@ -411,7 +411,7 @@ static const param_entry params[] = {
     { "status",            set_status,            0 },
     { "timeout",           set_timeout,           0 },
     { "ttl",               set_ttl,               0 },
-    { "upgrade",           set_upgrade,           1 },
+    { "upgrade",           set_upgrade,           0 },
 };
 
 const char *params_set_worker(apr_pool_t *p, prx_worker *w, const char *key,

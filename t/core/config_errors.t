@@ -57,9 +57,7 @@ my @cases = (
     [ "ProxyPass /x $h/ disablereuse=maybe", qr/ProxyPass.*disablereuse.*On\|Off/,
       'disablereuse=maybe' ],
     [ "ProxyPass /x $h/ enablereuse=1", qr/ProxyPass.*enablereuse.*On\|Off/, 'enablereuse=1' ],
-    (map { [ "ProxyPass /x $h/ $_", qr/ProxyPass.*'\Q${\ (split m{=}, $_)[0]}\E'.*not supported by this build/,
-             "$_: refused until the build honours it" ] }
-        qw(upgrade=websocket)),
+    [ "ProxyPass /x $h/ upgrade=" . ('u' x 16), qr/ProxyPass.*upgrade.*shorter than 16/, 'upgrade of 16 characters' ],
     [ "ProxyPass /x $h/ loadfactor=0", qr/ProxyPass.*loadfactor.*1\.\.100/, 'loadfactor=0' ],
     [ "ProxyPass /x $h/ loadfactor=101", qr/ProxyPass.*loadfactor.*1\.\.100/, 'loadfactor=101' ],
     [ "ProxyPass /x $h/ lbset=100", qr/ProxyPass.*lbset.*0 and 99/, 'lbset=100' ],

@@ -85,11 +85,15 @@ typedef struct {
     apr_uri_t uri;
     const char *proxyname;
     apr_port_t proxyport;
+    int via_connect;       /* https/wss through the ProxyRemote upstream
+                              `proxyname`: TLS inside a CONNECT tunnel */
 
     /* request side */
     int force10;           /* force-proxy-request-1.0 */
     int close;             /* Connection: close toward the backend */
     int expect100;         /* doing 100-continue toward the backend */
+    const char *upgrade;   /* the client's Upgrade value when the request
+                              is sent as an upgrade (spec http.md §7.1) */
     int body_sent;         /* body completely written */
     char *head;            /* request head, one buffer */
     apr_size_t head_len;
@@ -104,6 +108,7 @@ typedef struct {
 } http_ctx;
 
 /* http_request.c */
+HTTP_HIDDEN int http_upgrade_allowed(const http_ctx *x, const char *proto);
 HTTP_HIDDEN int http_body_prepare(http_ctx *x);
 HTTP_HIDDEN int http_request_head(http_ctx *x);
 HTTP_HIDDEN int http_send(http_ctx *x, int head, int body,

@@ -428,14 +428,38 @@ int http_body_replayable(const http_ctx *x)
            || m == M_TRACE;
 }
 
+/*
+ * spec http.md §7.1: may the Upgrade value `proto` be tunnelled on this
+ * attempt? Allowed are the worker's `upgrade=` list (a single value, or a
+ * token of the list; "*" allows any), or, without one, "WebSocket" for
+ * ws:// and wss:// URLs. Comparisons ignore case. Also used for Upgrade in
+ * final responses (§7.4).
+ */
+int http_upgrade_allowed(const http_ctx *x, const char *proto)
+{
+    const char *list = x->worker->p.upgrade;
+
+    if (!proto || !*proto) {
+        return 0;
+    }
+    if (list) {
+        return !strcmp(list, "*") || !strcasecmp(list, proto)
+               || ap_find_token(x->r->pool, list, proto);
+    }
+    return (strncasecmp(x->url, "ws:", 3) == 0
+            || strncasecmp(x->url, "wss:", 4) == 0)
+           && !strcasecmp(proto, "WebSocket");
+}
+
 /* Request-target (spec http.md §2.2): absolute-form through a ProxyRemote
- * HTTP proxy, origin-form otherwise. ws:// goes out as http://. */
+ * HTTP proxy, origin-form otherwise (and inside a CONNECT tunnel). ws://
+ * goes out as http://. */
 static const char *request_target(http_ctx *x)
 {
     apr_uri_t *u = &x->uri;
     const char *path = (u->path && *u->path) ? u->path : "/";
 
-    if (x->proxyname) {
+    if (x->proxyname && !x->via_connect) {
         if (strncasecmp(x->url, "ws:", 3) == 0) {
             return apr_pstrcat(x->r->pool, "http:", x->url + 3, NULL);
         }
@@ -508,8 +532,10 @@ static void adjust_headers(http_ctx *x, apr_table_t *t)
         apr_table_unset(t, "If-Unmodified-Since");
         apr_table_unset(t, "If-None-Match");
     }
-    if (x->proxyname && (v = apr_table_get(r->notes, "proxy-basic-creds"))
-        && *v) {
+    /* the upstream's credentials: not for the origin at the far end of a
+     * CONNECT tunnel (they went with the CONNECT) */
+    if (x->proxyname && !x->via_connect
+        && (v = apr_table_get(r->notes, "proxy-basic-creds")) && *v) {
         apr_table_mergen(t, "Proxy-Authorization",
                          strncasecmp(v, "Basic ", 6) == 0 ? v
                          : apr_pstrcat(r->pool, "Basic ", v, NULL));
@@ -533,7 +559,8 @@ static void adjust_headers(http_ctx *x, apr_table_t *t)
 /*
  * Build the request head of this attempt into x->head (spec http.md
  * §3.8): request line, Host, the client's headers in order (adjusted),
- * the framing header of the body strategy, the Connection header. One
+ * the framing header of the body strategy, the Connection header (with
+ * Upgrade when asking for one, §7.1). One
  * allocation for the whole head; header strings are not copied before.
  * @return OK or 400 (URL without host).
  */
@@ -561,7 +588,11 @@ int http_request_head(http_ctx *x)
         cllen = apr_cpystrn(clbuf, "Transfer-Encoding: chunked\r\n",
                             sizeof(clbuf)) - clbuf;
     }
-    if (!x->force10) {
+    if (x->upgrade) {
+        conn = apr_pstrcat(r->pool, "Connection: Upgrade\r\nUpgrade: ",
+                           x->upgrade, "\r\n", NULL);
+    }
+    else if (!x->force10) {
         conn = x->close ? "Connection: close\r\n"
                         : "Connection: Keep-Alive\r\n";
     }

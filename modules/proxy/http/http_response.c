@@ -4,7 +4,8 @@
  * field count, ProxyBadHeader), interim 1xx responses (including the
  * "100 Continue" that releases a held-back request body), the header
  * post-processing of spec http.md §6.2/§6.3, ProxyErrorOverride (§8) and
- * relaying the body to the client in constant memory (§6.4). Framing is
+ * relaying the body to the client in constant memory (§6.4), and the
+ * switch to a tunnel on "101 Switching Protocols" (§7.2). Framing is
  * strict: anything ambiguous is a 502, a body cut short is never passed
  * off as complete.
  */
@@ -172,7 +173,7 @@ static void push_value(apr_pool_t *p, apr_array_header_t **a, const char *v)
 
 /*
  * Turn the parsed fields into a response header table (spec http.md §6.2,
- * §6.3 steps 1, 3, 5, 6, 7) and decide the body framing.
+ * §6.3 steps 1, 3, 5, 6, 7; §7.4 for Upgrade) and decide the body framing.
  * @param interim  1xx: no framing decision
  * @return the table, or NULL for ambiguous/invalid framing (logged).
  */
@@ -224,9 +225,16 @@ static apr_table_t *build_headers(http_ctx *x, prx_http_head *h, int interim,
             return NULL;
         }
     }
+    v = apr_table_get(t, "Upgrade");
     prx_headers_strip_hop_by_hop(t, &ctoken);
     if (ctoken) {
         x->c->close = 1;
+    }
+    if (!interim && v && http_upgrade_allowed(x, v)) {
+        /* spec http.md §7.4: e.g. a 426 naming a protocol the client may
+         * ask this proxy to tunnel */
+        apr_table_setn(t, "Upgrade", v);
+        apr_table_setn(t, "Connection", "Upgrade");
     }
     apr_table_unset(t, "Proxy-Authenticate");
     if (warnings) {
@@ -805,6 +813,126 @@ static int error_override(http_ctx *x, prx_http_head *h, prx_frame_kind kind,
     return status;
 }
 
+/* The first value of field `name` as the origin sent it. */
+static const char *head_field(const prx_http_head *h, const char *name)
+{
+    const prx_http_field *f = (const prx_http_field *)h->fields->elts;
+    int i;
+
+    for (i = 0; i < h->fields->nelts; i++) {
+        if (strcasecmp(f[i].name, name) == 0) {
+            return f[i].value;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The 101 goes straight onto the client connection, below httpd's
+ * HTTP_HEADER filter, which would frame it as a final response (adding
+ * "Connection: close" and body framing). Like any interim response it
+ * carries no Date or Server of ours: what the origin sent stays.
+ */
+static apr_status_t send_switching(request_rec *r, prx_http_head *h,
+                                   apr_table_t *t)
+{
+    conn_rec *c = r->connection;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
+    const apr_array_header_t *arr = apr_table_elts(t);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_status_t rv;
+    int i;
+
+    apr_brigade_printf(bb, NULL, NULL, "HTTP/1.1 %s\r\n",
+                       *h->reason ? h->status_line
+                                  : "101 Switching Protocols");
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key && e[i].val) {
+            apr_brigade_printf(bb, NULL, NULL, "%s: %s\r\n", e[i].key,
+                               e[i].val);
+        }
+    }
+    apr_brigade_puts(bb, NULL, NULL, "\r\n");
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+    rv = ap_pass_brigade(c->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    return rv != APR_SUCCESS ? rv : c->aborted ? APR_ECONNABORTED
+                                               : APR_SUCCESS;
+}
+
+/*
+ * spec http.md §7.2: the origin switched protocols. Only what was asked
+ * for is accepted; the client gets the 101 with the processed headers and
+ * Connection/Upgrade, then the held-back body if any, and the two
+ * connections become a tunnel (prx_tunnel_*), fed first with the origin
+ * bytes read past the 101. Nothing else of HTTP goes out on the request.
+ * @return DONE; SUSPENDED when the tunnel was parked (it owns x->c then,
+ *         which is NULL on return); or 502 (logged) for an Upgrade that
+ *         was not asked for.
+ */
+static int switch_protocols(http_ctx *x, prx_http_head *h)
+{
+    request_rec *r = x->r;
+    const char *up = head_field(h, "Upgrade");
+    apr_table_t *t;
+    prx_frame_kind kind;
+    prx_tunnel *tun;
+    apr_off_t len;
+    apr_size_t n;
+    char *data;
+    apr_status_t rv;
+    int st;
+
+    x->c->close = 1;
+    if (!x->upgrade || !up || strcasecmp(up, x->upgrade)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00324)
+                      "%s: unexpected Upgrade in a 101: %s (expecting %s)",
+                      x->worker->name, up ? up : "none",
+                      x->upgrade ? x->upgrade : "no upgrade");
+        return prx_error(r, HTTP_BAD_GATEWAY,
+                         apr_pstrcat(r->pool, "Unexpected Upgrade: ",
+                                     up ? up : "none", " (expecting ",
+                                     x->upgrade ? x->upgrade : "none", ")",
+                                     NULL));
+    }
+    t = build_headers(x, h, 1, &kind, &len);
+    apr_table_setn(t, "Connection", "Upgrade");
+    apr_table_setn(t, "Upgrade", up);
+    r->headers_out = t;
+    r->status = HTTP_SWITCHING_PROTOCOLS;
+    r->status_line = h->status_line;
+    /* the request is answered from here on, whatever follows */
+    ap_remove_output_filter_byhandle(r->output_filters, "HTTP_HEADER");
+    r->sent_bodyct = 1;
+    if ((rv = send_switching(r, h, t)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, PRXLOGNO(00333)
+                      "%s: client went away before the 101 reached it",
+                      x->worker->name);
+        release_backend(x, NULL);
+        return DONE;
+    }
+    if (x->expect100 && !x->body_sent && send_held_body(x) != OK) {
+        release_backend(x, NULL);
+        return DONE;
+    }
+    n = (x->rlen - x->rpos) + h->body_prefix_len;
+    data = apr_palloc(r->pool, n + 1);
+    memcpy(data, h->body_prefix ? h->body_prefix : "", h->body_prefix_len);
+    memcpy(data + h->body_prefix_len, x->buf + x->rpos, x->rlen - x->rpos);
+    x->rpos = x->rlen = 0;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00334)
+                  "%s: switched to %s, tunnelling (%" APR_SIZE_T_FMT
+                  " bytes already read)", x->worker->name, up, n);
+    prx_tunnel_create(&tun, r, x->c, data, n);
+    st = prx_tunnel_run(tun);
+    if (st == SUSPENDED) {
+        x->c = NULL;
+        return SUSPENDED;
+    }
+    release_backend(x, NULL);
+    return DONE;
+}
+
 static int final_response(http_ctx *x, prx_http_head *h, int http09)
 {
     request_rec *r = x->r;
@@ -813,11 +941,7 @@ static int final_response(http_ctx *x, prx_http_head *h, int http09)
     int st;
 
     if (!http09 && h->status == HTTP_SWITCHING_PROTOCOLS) {
-        x->c->close = 1;
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00324)
-                      "%s: unexpected 101 (no upgrade was requested)",
-                      x->worker->name);
-        return prx_error(r, HTTP_BAD_GATEWAY, "Unexpected Upgrade");
+        return switch_protocols(x, h);
     }
     if (x->expect100 && !x->body_sent) {
         /* spec §5.2 step 5: a final response came before 100 Continue */

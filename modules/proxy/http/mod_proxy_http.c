@@ -1,14 +1,17 @@
 /*
  * mod_proxy_http.c -- proxy_http_module: the HTTP/1.1 (and 1.0) scheme of
  * our mod_proxy core. This file holds the module record, the hooks and the
- * flow of one attempt: check the URL, choose the body strategy, get a
- * connection, send the request, read and relay the response, and retry
- * once on a fresh connection when a pooled one turns out to be stale. The
- * request half is in http_request.c, the response half in http_response.c.
+ * flow of one attempt: check the URL, choose the body strategy, decide on
+ * an Upgrade, get a connection (through a ProxyRemote upstream's CONNECT
+ * tunnel for https:// and wss://), send the request, read and relay the
+ * response, and retry once on a fresh connection when a pooled one turns
+ * out to be stale. The request half is in http_request.c, the response
+ * half (and the tunnel after a 101) in http_response.c.
  */
 
 #include "http_private.h"
 
+#include <apr_lib.h>
 #include <http_core.h>
 
 static int http_canon(request_rec *r, char *url)
@@ -35,9 +38,9 @@ static int http_canon(request_rec *r, char *url)
 }
 
 /*
- * Which URLs this module takes: http://, ws:// (sent as plain http, no
- * Upgrade yet), https:// and wss:// when the core can do outgoing TLS
- * (mod_ssl loaded), ftp:// only through a ProxyRemote HTTP proxy.
+ * Which URLs this module takes: http://, ws:// (sent as http://), https://
+ * and wss:// when the core can do outgoing TLS (mod_ssl loaded), ftp://
+ * only through a ProxyRemote HTTP proxy.
  */
 static int handles(request_rec *r, prx_worker *w, const char *url,
                    const char *proxyname)
@@ -85,7 +88,33 @@ static int must_close(http_ctx *x)
 
     return apr_table_get(r->subprocess_env, "proxy-nokeepalive") != NULL
            || x->force10 || x->worker->is_generic
-           || x->worker->p.disablereuse || (r->main && !r->kept_body);
+           || x->worker->p.disablereuse || (r->main && !r->kept_body)
+           || x->via_connect;
+}
+
+/*
+ * spec http.md §7.1: the client's Upgrade value when the request is to be
+ * sent as an upgrade, else NULL. Never with force-proxy-request-1.0, for
+ * sub-requests, or from an HTTP/1.0 client (whose Upgrade a server must
+ * ignore, RFC 9110 §7.8).
+ */
+static const char *upgrade_of(http_ctx *x)
+{
+    request_rec *r = x->r;
+    const char *up = apr_table_get(r->headers_in, "Upgrade");
+
+    if (!up || x->force10 || r->main
+        || r->proto_num < HTTP_VERSION(1, 1)) {
+        return NULL;
+    }
+    if (!http_upgrade_allowed(x, up)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00335)
+                      "%s: Upgrade '%s' not allowed (upgrade=%s): sent as "
+                      "plain HTTP", x->worker->name, up,
+                      x->worker->p.upgrade ? x->worker->p.upgrade : "none");
+        return NULL;
+    }
+    return up;
 }
 
 static const char *connect_reason(prx_fail fail)
@@ -98,6 +127,153 @@ static const char *connect_reason(prx_fail fail)
     default:
         return "failed to make connection to backend: ";
     }
+}
+
+/* spec http.md §2.3: at most this much of the upstream's answer to
+ * CONNECT is looked at; the rest of a longer head is read and dropped. */
+#define CONNECT_HEAD_MAX 8192
+
+/*
+ * Credentials for the upstream's CONNECT (spec http.md §2.3): the
+ * ProxyRemote entry's (note proxy-basic-creds), else the client's
+ * Proxy-Authorization unless this proxy consumed it (it authenticated the
+ * user and Proxy-Chain-Auth is not set). An empty value is none.
+ */
+static const char *connect_creds(request_rec *r)
+{
+    const char *v = apr_table_get(r->notes, "proxy-basic-creds");
+
+    if (v && *v) {
+        return strncasecmp(v, "Basic ", 6) == 0
+               ? v : apr_pstrcat(r->pool, "Basic ", v, NULL);
+    }
+    if (r->user && !apr_table_get(r->subprocess_env, "Proxy-Chain-Auth")) {
+        return NULL;
+    }
+    v = apr_table_get(r->headers_in, "Proxy-Authorization");
+    return v && *v ? v : NULL;
+}
+
+/* The status of "HTTP/d.d nnn ..." at the start of `buf`, or 0. */
+static int connect_status(const char *buf, apr_size_t len)
+{
+    if (len < 12 || strncmp(buf, "HTTP/", 5) || !apr_isdigit(buf[5])
+        || buf[6] != '.' || !apr_isdigit(buf[7]) || buf[8] != ' '
+        || !apr_isdigit(buf[9]) || !apr_isdigit(buf[10])
+        || !apr_isdigit(buf[11]) || (len > 12 && buf[12] != ' '
+                                     && buf[12] != '\r'
+                                     && buf[12] != '\n')) {
+        return 0;
+    }
+    return (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+}
+
+/* Offset just past the empty line ending a head in buf[0, len), searching
+ * from `from`; 0 when there is none yet. */
+static apr_size_t head_end(const char *buf, apr_size_t from, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = from; i < len; i++) {
+        if (buf[i] != '\n') {
+            continue;
+        }
+        if (i >= 1 && buf[i - 1] == '\n') {
+            return i + 1;
+        }
+        if (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n') {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * x->c is connected to the ProxyRemote upstream: ask it for a tunnel to
+ * the origin ("CONNECT host:port HTTP/1.0", credentials, Proxy-agent),
+ * require a 200, then start TLS inside the tunnel (spec http.md §2.3).
+ * Such a connection is never pooled (must_close()).
+ * @return OK; 503 (logged) when the upstream refused or broke, as for a
+ *         failed connect; 500 when TLS cannot be started (the core logged
+ *         why).
+ */
+static int connect_tunnel(http_ctx *x)
+{
+    request_rec *r = x->r;
+    const char *creds = connect_creds(r), *host = x->uri.hostname;
+    const char *what = NULL;
+    char buf[CONNECT_HEAD_MAX];
+    apr_size_t have = 0, end = 0;
+    struct iovec v;
+    apr_status_t rv;
+    int status = 0, dropped = 0;
+
+    v.iov_base = apr_psprintf(r->pool, "CONNECT %s%s%s:%d HTTP/1.0\r\n"
+                              "%s%s%s" "Proxy-agent: %s\r\n\r\n",
+                              ap_strchr_c(host, ':') ? "[" : "", host,
+                              ap_strchr_c(host, ':') ? "]" : "",
+                              (int)x->uri.port,
+                              creds ? "Proxy-Authorization: " : "",
+                              creds ? creds : "", creds ? "\r\n" : "",
+                              ap_get_server_banner());
+    v.iov_len = strlen(v.iov_base);
+    rv = prx_conn_write(x->c, &v, 1);
+    while (rv == APR_SUCCESS && !end) {
+        apr_size_t n = sizeof(buf) - have, from = have > 2 ? have - 2 : 0;
+
+        if (n == 0) {
+            /* an oversized head: keep its status, drop the rest (the
+             * last bytes stay, for an end of head split across reads) */
+            if (!dropped) {
+                status = connect_status(buf, have);
+            }
+            memmove(buf, buf + have - 2, 2);
+            have = 2;
+            from = 0;
+            dropped = 1;
+            n = sizeof(buf) - have;
+        }
+        rv = prx_conn_read(x->c, buf + have, &n, 1);
+        if (rv == APR_SUCCESS) {
+            have += n;
+            end = head_end(buf, from, have);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        what = "no usable answer";
+    }
+    else {
+        if (!dropped) {
+            status = connect_status(buf, have);
+        }
+        if (status != HTTP_OK) {
+            what = "refused";
+        }
+        else if (end < have) {
+            what = "sent bytes after its answer";
+        }
+    }
+    if (what) {
+        apr_size_t ll = 0;
+
+        while (ll < have && buf[ll] != '\r' && buf[ll] != '\n') {
+            ll++;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00336)
+                      "%s: upstream proxy %s:%d, CONNECT %s:%d: %s%s%.80s",
+                      x->worker->name, x->proxyname, (int)x->proxyport,
+                      host, (int)x->uri.port, what, have ? ": " : "",
+                      dropped ? "(oversized head)"
+                              : apr_pstrmemdup(r->pool, buf, ll));
+        return prx_error(r, HTTP_SERVICE_UNAVAILABLE,
+                         apr_pstrcat(r->pool, "failed to make connection "
+                                     "to backend: ", host, NULL));
+    }
+    if (prx_conn_tls_start(x->c, r, host) != APR_SUCCESS) {
+        return prx_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "TLS to the backend is not available");
+    }
+    return OK;
 }
 
 /* Acquire and connect. @return OK or the status (logged). */
@@ -124,6 +300,14 @@ static int connect_backend(http_ctx *x, int fresh)
         x->c->close = 1;
     }
     rv = prx_conn_connect(x->c, r, host, port, &fail);
+    if (rv == APR_SUCCESS && x->via_connect) {
+        if ((st = connect_tunnel(x)) != OK) {
+            x->c->close = 1;
+            prx_conn_release(x->c);
+            x->c = NULL;
+            return st;
+        }
+    }
     if (rv != APR_SUCCESS) {
         st = prx_fail_status(fail);
         /* the core logged the failure (PRX00015/PRX00016): one line */
@@ -192,8 +376,8 @@ static int run_attempt(http_ctx *x)
     request_rec *r = x->r;
     const char *inp = apr_table_get(r->subprocess_env,
                                     "proxy-initial-not-pooled");
-    int fresh = inp && r->proxyreq == PROXYREQ_REVERSE
-                && r->connection->keepalives == 0;
+    int fresh = (inp && r->proxyreq == PROXYREQ_REVERSE
+                 && r->connection->keepalives == 0) || x->via_connect;
     int st, tries;
 
     if ((st = http_request_head(x)) != OK) {
@@ -242,11 +426,19 @@ static int http_handler(request_rec *r, prx_worker *worker,
     if ((st = parse_url(&x)) != OK) {
         return st;
     }
+    x.via_connect = proxyname != NULL
+                    && (strncasecmp(url, "https:", 6) == 0
+                        || strncasecmp(url, "wss:", 4) == 0);
+    x.upgrade = upgrade_of(&x);
     if ((st = http_body_prepare(&x)) != OK) {
         return st;
     }
     x.close = must_close(&x);
     st = run_attempt(&x);
+    if (st == SUSPENDED) {
+        /* the parked tunnel owns the connection (x.c is NULL) */
+        return st;
+    }
     if (x.c) {
         /* spec http.md §10.4: any non-OK result closes the connection */
         if (st != OK) {
