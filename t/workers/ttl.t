@@ -29,9 +29,10 @@ sub connected {
     my $port = shift;
     open my $fh, '<', '/proc/net/tcp' or return undef;
     while (<$fh>) {
+        # (a local port may also appear on sockets to other peers)
         my ($local, $remote, $st) = (split ' ')[1, 2, 3];
         next unless $local && $local =~ /:([0-9A-F]{4})\z/ && hex($1) == $port;
-        return $st eq '01' && $remote =~ /:([0-9A-F]{4})\z/ && hex($1) == $bport;
+        return 1 if $st eq '01' && $remote =~ /:([0-9A-F]{4})\z/ && hex($1) == $bport;
     }
     return 0;
 }
