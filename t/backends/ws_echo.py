@@ -30,6 +30,7 @@ import hashlib
 import http
 import json
 import os
+import signal
 import ssl
 import sys
 import time
@@ -136,6 +137,9 @@ async def watch_parent():
 
 
 async def main():
+    # stopped like the other backends: SIGTERM ends it (status 0)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM,
+                                                  lambda: os._exit(0))
     ctx = None
     if opts.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

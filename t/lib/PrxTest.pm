@@ -86,7 +86,8 @@ sub backend {
 
 sub stop_backends { $_->stop for @backends; @backends = () }
 
-END { stop_backends() }
+# (waitpid sets $?, which in an END block becomes the exit status)
+END { local $?; stop_backends() }
 
 # --- what the echo origin saw -----------------------------------------------
 

@@ -112,6 +112,7 @@ sub read_until {
 sub quit {
     my $self = shift;
     my $pid = delete $self->{pid} or return;
+    local $?;
     local $SIG{PIPE} = 'IGNORE';
     print { $self->{in} } qq({"op":"quit"}\n);
     close $self->{in};
