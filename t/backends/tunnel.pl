@@ -10,9 +10,10 @@
 #                     "COUNT <bytes> <sha1-hex>\n" and close: the answer
 #                     can only arrive when the tunnel passes the client's
 #                     half-close on and keeps the other direction open
-#   SEND N            send N bytes of filler (PrxBackend::filler), shut
-#                     the write side down, then read until EOF: what the
-#                     client sends after our half-close is recorded
+#   SEND N [MS]       (after MS milliseconds) send N bytes of filler
+#                     (PrxBackend::filler), shut the write side down, then
+#                     read until EOF: what the client sends after our
+#                     half-close is recorded
 #   BOTH N            send N bytes while reading until EOF, at once (both
 #                     directions busy: back-pressure must not deadlock)
 #   SILENT            send nothing; wait for EOF (idle timeouts)
@@ -92,7 +93,9 @@ sub on_conn {
         $rec->{sent} += length $answer if $c->write($answer);
     }
     elsif ($cmd eq 'SEND') {
-        my $data = PrxBackend::filler($arg // 0);
+        my ($n, $ms) = split ' ', $arg // '0';
+        PrxBackend::msleep($ms // 0);
+        my $data = PrxBackend::filler($n);
         $rec->{sent} += length $data if $c->write($data);
         $c->shutdown_write;
         $until_eof->();

@@ -117,7 +117,14 @@ sub new {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
         Proto => 'tcp', Timeout => 5) or return undef;
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
-    return bless { sock => $s, buf => '', eof => 0,
+    if (my $ca = $o{tls}) {
+        # TLS to the proxy itself (an https:// proxy)
+        require IO::Socket::SSL;
+        IO::Socket::SSL->start_SSL($s, SSL_ca_file => $ca, SSL_hostname => 'localhost',
+            SSL_verifycn_name => 'localhost', SSL_verifycn_scheme => 'http')
+            or die "PrxForward: TLS to the proxy: $IO::Socket::SSL::SSL_ERROR\n";
+    }
+    return bless { sock => $s, buf => '', eof => 0, tls => !!$o{tls},
                    timeout => $o{timeout} // $PrxForward::TIMEOUT }, $class;
 }
 
@@ -141,7 +148,8 @@ sub fill {
     return 0 if $self->{eof};
     my $rin = '';
     vec($rin, fileno($self->{sock}), 1) = 1;
-    return 0 unless select(my $rout = $rin, undef, undef, $timeout) > 0;
+    return 0 unless ($self->{tls} && $self->{sock}->pending)
+        || select(my $rout = $rin, undef, undef, $timeout) > 0;
     my $n = sysread $self->{sock}, $self->{buf}, 1 << 20, length $self->{buf};
     $self->{eof} = 1 unless $n;
     return $n;
@@ -221,15 +229,18 @@ sub pump {
         my ($rin, $win) = ('', '');
         vec($rin, $fd, 1) = 1;
         vec($win, $fd, 1) = 1 if $off < length $data;
-        next unless select(my $rout = $rin, my $wout = $win, undef, 0.5) > 0;
-        if (vec($rout, $fd, 1)) {
+        my ($rout, $wout);
+        my $pending = $self->{tls} && $self->{sock}->pending;
+        next unless select($rout = $rin, $wout = $win, undef, $pending ? 0 : 0.5) > 0
+            || $pending;
+        if ($pending || vec($rout, $fd, 1)) {
             my $n = sysread $self->{sock}, $self->{buf}, 1 << 20, length $self->{buf};
             $self->{eof} = 1 if defined $n && $n == 0;
             $self->{eof} = 1 if !defined $n && !$!{EAGAIN} && !$!{EINTR};
         }
-        if (vec($wout, $fd, 1)) {
+        if (vec($wout // '', $fd, 1)) {
             local $SIG{PIPE} = 'IGNORE';
-            my $n = syswrite $self->{sock}, $data, 1 << 16, $off;
+            my $n = syswrite $self->{sock}, $data, 1 << 14, $off;
             $off += $n if $n;
             last if !defined $n && !$!{EAGAIN} && !$!{EINTR};
         }
