@@ -93,10 +93,11 @@ APR_DECLARE_OPTIONAL_FN(int, prx_hc_expr_exists, (server_rec *s,
 /**
  * Write (ap_rputs) the HTML table rows of the ProxyHCExpr definitions of
  * r->server: one `<tr><td>name</td><td>expression</td></tr>` per
- * expression, HTML-escaped.
- * @return the number of expressions (0: nothing written).
+ * expression, HTML-escaped; with `count_only` write nothing.
+ * @return the number of expressions.
  */
-APR_DECLARE_OPTIONAL_FN(int, prx_hc_expr_rows, (request_rec *r));
+APR_DECLARE_OPTIONAL_FN(int, prx_hc_expr_rows, (request_rec *r,
+                                                int count_only));
 
 /**
  * Write one `<option>` per ProxyHCExpr of r->server (value = name,

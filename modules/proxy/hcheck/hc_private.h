@@ -20,12 +20,14 @@ extern module AP_MODULE_DECLARE_DATA proxy_hcheck_module;
 APLOG_USE_MODULE(proxy_hcheck);
 #endif
 
-/* Stand-in until mod_proxy_balancer declares it (MANAGER-NEEDS.md): the
- * balancer's sync of a balancer's member list with shared memory (spec
- * balancer.md §8 step 4), called with b->tmutex held. Optional: absent,
- * members added at run time in another child are not checked. */
-APR_DECLARE_OPTIONAL_FN(void, prx_balancer_sync, (prx_balancer *b,
-                                                  server_rec *s));
+/* mod_proxy_balancer's prx_balancer_sync() (include/prx_balancer.h), as
+ * an optional function so that this module may be loaded before it (see
+ * modules/proxy/balancer/MANAGER-NEEDS.md); the same typedef the balancer
+ * declares. Takes b->tmutex itself. */
+#ifndef PRX_BALANCER_H
+APR_DECLARE_OPTIONAL_FN(apr_status_t, prx_balancer_sync,
+                        (prx_balancer *b, server_rec *s));
+#endif
 
 /** Name of our watchdog instance (spec hcheck.md §7.1). */
 #define HC_WATCHDOG_NAME "_proxy_hcheck_"

@@ -31,7 +31,7 @@ static struct {
 } hc;
 
 /* The balancer module's member-list sync (members the manager added in
- * another child), when it offers one; see include/prx_balancer.h. */
+ * another child), when it offers one. Without b->tmutex held. */
 static void hc_balancer_sync(prx_balancer *b, server_rec *s)
 {
     APR_OPTIONAL_FN_TYPE(prx_balancer_sync) *sync =
@@ -195,12 +195,12 @@ static void tick(void)
             if (b->server != vs) {
                 continue;
             }
+            hc_balancer_sync(b, vs);
             /* the member list may grow under the balancer's lock in this
              * child (members added by the manager): take a copy */
             if (b->tmutex) {
                 apr_thread_mutex_lock(b->tmutex);
             }
-            hc_balancer_sync(b, vs);
             snap = apr_array_copy(hc.pool_tick, b->members);
             if (b->tmutex) {
                 apr_thread_mutex_unlock(b->tmutex);

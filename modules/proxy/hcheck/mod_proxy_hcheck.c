@@ -370,12 +370,12 @@ static int hc_expr_exists(server_rec *s, const char *name)
     return name && *name && hc_expr_find(s, name) != NULL;
 }
 
-static int hc_expr_rows(request_rec *r)
+static int hc_expr_rows(request_rec *r, int count_only)
 {
     apr_array_header_t *a = hc_conf(r->server)->exprs;
     int i;
 
-    for (i = 0; i < a->nelts; i++) {
+    for (i = 0; !count_only && i < a->nelts; i++) {
         hc_expr *e = &APR_ARRAY_IDX(a, i, hc_expr);
         ap_rvputs(r, "<tr><td>", ap_escape_html(r->pool, e->name),
                   "</td><td>", ap_escape_html(r->pool, e->source),
