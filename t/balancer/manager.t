@@ -16,7 +16,7 @@ use Apache::TestRequest qw(GET POST);
 use PrxTest;
 use PrxStatus;
 
-plan tests => 9 + 4 + 6 + 5 + 9 + 8 + 8 + 5 + 1,
+plan tests => 9 + 4 + 6 + 5 + 9 + 8 + 8 + 5 + 6 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_balancer.c');
 
 Apache::TestRequest::module('manager');
@@ -194,5 +194,32 @@ like GET('/balancer-manager?xml=1', Referer => $ref)->content,
     qr{<httpd:route>&lt;script&gt;alert\(1\)&lt;/script&gt;</httpd:route>}, 'XML escapes it too';
 $html = GET("/balancer-manager?b=xss&w=$url{b1}/x&nonce=xss-nonce", Referer => $ref)->content;
 like $html, qr{name="w_wr" id="w_wr" type="text" value="&lt;script&gt;}, 'and in the edit form';
+
+# --- health check fields (mod_proxy_hcheck) -----------------------------------------------------------
+SKIP: {
+    skip 'mod_proxy_hcheck not loaded', 6 unless Apache::Test::have_module('mod_proxy_hcheck.c');
+    my $row = sub {
+        my ($u) = @_;
+        my ($tr) = GET('/balancer-manager')->content =~ m{(<tr>\n<td><a [^>]*>\Q$u\E</a>.*?</tr>)}s;
+        my @td = ($tr // '') =~ m{<td>(.*?)</td>}g;
+        return join '|', @td[-6 .. -1];
+    };
+    change(b2 => w_hm => 'get', w_hi => 500, w_hp => 2, w_hf => 3, w_hu => '/health', w_he => 'mgrok');
+    is $row->($url{b2}), 'GET|500ms|2 (0)|3 (0)|/health|mgrok',
+        'w_hm, w_hi (ms), w_hp, w_hf, w_hu, w_he';
+    change(b2 => w_hi => 50, w_hp => 0, w_hm => 'PROVIDER', w_he => 'nosuch');
+    is $row->($url{b2}), 'GET|500ms|2 (0)|3 (0)|/health|',
+        'w_hi < 100 ms, w_hp 0 and an unimplemented method ignored; an unknown w_he clears';
+    change(b2 => w_he => 'mgrok', w_hm => 'TCP', w_hu => '');
+    is $row->($url{b2}), 'TCP|500ms|2 (0)|3 (0)||', 'TCP clears the expression; empty w_hu clears';
+    change(b2 => w_hm => 'NONE');
+    $html = GET('/balancer-manager')->content;
+    like $html, qr{<tr><td>mgrok</td><td>%\{REQUEST_STATUS\} &lt; 400</td></tr>},
+        'the expressions table, escaped';
+    like $html, qr{<td>m&lt;x&gt;</td>}, 'an expression name with markup is escaped';
+    $html = GET("/balancer-manager?b=mgr&w=$url{b2}&nonce=$nonce", Referer => $ref)->content;
+    like $html, qr{<select name="w_hm">.*<option value="GET11">.*<option value="mgrok">}s,
+        'the edit form offers methods and expressions';
+}
 
 PrxTest::errorlog_ok(expect => [qw(PRX00633 PRX00634 PRX00635 PRX00701 PRX00702)]);
