@@ -360,7 +360,7 @@ static const command_rec hc_cmds[] = {
     AP_INIT_TAKE1("ProxyHCTPsize", set_hc_tpsize, NULL, RSRC_CONF,
                   "threads that run health checks (0: run them one after "
                   "another in the watchdog thread)"),
-    { NULL }
+    { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
 /* -- optional functions for the balancer-manager ------------------------------- */
