@@ -92,11 +92,18 @@ static int attempt(request_rec *r, prx_worker *w, prx_server_conf *sc,
         return prx_error(r, HTTP_SERVICE_UNAVAILABLE,
                          "the backend is temporarily unavailable");
     }
-    apr_atomic_inc32(&w->s->busy);
-    apr_atomic_add64((volatile apr_uint64_t *)&w->s->elected, 1);
+    /* a balancer member's election and busy time are counted by the
+     * balancer (spec lbmethods.md §1.3: busy lasts until the request's
+     * pool goes) */
+    if (!w->balancer) {
+        apr_atomic_inc32(&w->s->busy);
+        apr_atomic_add64((volatile apr_uint64_t *)&w->s->elected, 1);
+    }
     prx_req_get(r)->via_remote = proxyname != NULL;
     rv = prx_run_scheme_handler(r, w, sc, url, proxyname, proxyport);
-    apr_atomic_dec32(&w->s->busy);
+    if (!w->balancer) {
+        apr_atomic_dec32(&w->s->busy);
+    }
     return rv;
 }
 
@@ -210,8 +217,12 @@ static int attempts_loop(request_rec *r, prx_server_conf *sc, prx_req *pr,
         if (balancer) {
             prx_worker_set_error(w, r->server);
         }
+        /* "usable" by its flags alone: a member just put in error with
+         * retry=0 is past its retry time at once, yet must not end the
+         * failover (the next election retries it if it is the last) */
         if (rv == HTTP_INTERNAL_SERVER_ERROR || !balancer
-            || prx_worker_usable(w, r->server) || attempts++ >= max) {
+            || !(apr_atomic_read32(&w->s->status) & PRX_WS_UNUSABLE)
+            || attempts++ >= max) {
             break;
         }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PRXLOGNO(00054)
@@ -220,7 +231,16 @@ static int attempts_loop(request_rec *r, prx_server_conf *sc, prx_req *pr,
                       max + 1);
     }
     if (last) {
+        /* spec balancer.md §9.4: failonstatus must see the status the
+         * proxy answers with (a 502/503 of its own too), not r->status
+         * of a response that was never relayed */
+        int saved = r->status;
+
+        if (rv != OK && rv != DONE && rv != SUSPENDED) {
+            r->status = rv;
+        }
         prx_run_post_request(last, balancer, r, sc);
+        r->status = saved;
     }
     return rv;
 }
