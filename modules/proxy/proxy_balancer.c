@@ -434,6 +434,108 @@ void balancer_post_config(server_rec *s)
     }
 }
 
+/* -- inheritance (spec balancer.md §12.3) ---------------------------------------- */
+
+/* The balancer a virtual host gets when it defines (or names in ProxyPass
+ * or ProxySet) a balancer `ab` that it also inherits as `bb`: the main
+ * server's members and per-process settings; the shared settings of the
+ * virtual host, each falling back to the main server's where the virtual
+ * host left it unset; lbmethod, growth and failontimeout of the virtual
+ * host where it set them; the failonstatus codes of both, its own first.
+ * The members stay `bb`'s (w->balancer == bb): their shared slots and
+ * connection pools are made once, for `bb`. */
+static prx_balancer *merge_one(apr_pool_t *p, const prx_balancer *bb,
+                               const prx_balancer *ab)
+{
+    prx_balancer *m = apr_pmemdup(p, bb, sizeof(*m));
+    prx_balancer_shared *s = apr_pmemdup(p, ab->s, sizeof(*s));
+    const prx_balancer_shared *bs = bb->s;
+
+    m->server = ab->server;
+    m->s = s;
+    m->members = apr_array_copy(p, bb->members);
+    if (ab->section_config) {
+        m->section_config = ab->section_config;
+    }
+    if (!ab->sticky_set) {
+        memcpy(s->sticky, bs->sticky, sizeof(s->sticky));
+        memcpy(s->sticky_path, bs->sticky_path, sizeof(s->sticky_path));
+    }
+    if (!ab->sticky_sep_set) {
+        s->sticky_separator = bs->sticky_separator;
+    }
+    if (!ab->timeout_set) {
+        s->timeout = bs->timeout;
+    }
+    if (!s->max_attempts_set) {
+        s->max_attempts = bs->max_attempts;
+        s->max_attempts_set = bs->max_attempts_set;
+    }
+    if (!ab->nonce_set) {
+        memcpy(s->nonce, bs->nonce, sizeof(s->nonce));
+    }
+    if (!ab->nofailover_set) {
+        s->sticky_force = bs->sticky_force;
+    }
+    if (!ab->scolon_set) {
+        s->scolonsep = bs->scolonsep;
+    }
+    if (!ab->forcerecovery_set) {
+        s->forcerecovery = bs->forcerecovery;
+    }
+    if (ab->lbmethod_set) {
+        m->lbmethod = ab->lbmethod;
+    }
+    else {
+        memcpy(s->lbpname, bs->lbpname, sizeof(s->lbpname));
+    }
+    if (ab->growth_set) {
+        m->growth = ab->growth;
+    }
+    if (ab->failontimeout_set) {
+        m->failontimeout = ab->failontimeout;
+    }
+    if (ab->errstatuses && ab->errstatuses->nelts) {
+        m->errstatuses = bb->errstatuses
+                         ? apr_array_append(p, ab->errstatuses,
+                                            bb->errstatuses)
+                         : ab->errstatuses;
+    }
+    m->lbmethod_set = ab->lbmethod_set || bb->lbmethod_set;
+    m->timeout_set = ab->timeout_set || bb->timeout_set;
+    m->sticky_set = ab->sticky_set || bb->sticky_set;
+    m->sticky_sep_set = ab->sticky_sep_set || bb->sticky_sep_set;
+    m->nofailover_set = ab->nofailover_set || bb->nofailover_set;
+    m->scolon_set = ab->scolon_set || bb->scolon_set;
+    m->forcerecovery_set = ab->forcerecovery_set || bb->forcerecovery_set;
+    m->growth_set = ab->growth_set || bb->growth_set;
+    m->nonce_set = ab->nonce_set || bb->nonce_set;
+    m->failontimeout_set = ab->failontimeout_set || bb->failontimeout_set;
+    return m;
+}
+
+apr_array_header_t *balancer_merge_lists(apr_pool_t *p,
+                                         const apr_array_header_t *base,
+                                         const apr_array_header_t *add)
+{
+    apr_array_header_t *out = apr_array_make(p, base->nelts + add->nelts,
+                                             sizeof(prx_balancer *));
+    int i;
+
+    for (i = 0; i < base->nelts; i++) {
+        prx_balancer *bb = APR_ARRAY_IDX(base, i, prx_balancer *);
+        if (!find_in((apr_array_header_t *)add, bb->name)) {
+            APR_ARRAY_PUSH(out, prx_balancer *) = bb;
+        }
+    }
+    for (i = 0; i < add->nelts; i++) {
+        prx_balancer *ab = APR_ARRAY_IDX(add, i, prx_balancer *);
+        prx_balancer *bb = find_in((apr_array_header_t *)base, ab->name);
+        APR_ARRAY_PUSH(out, prx_balancer *) = bb ? merge_one(p, bb, ab) : ab;
+    }
+    return out;
+}
+
 /* -- retry check and candidate walk ------------------------------------------------ */
 
 PRX_DECLARE(int) prx_worker_retry(prx_worker *w, server_rec *s)

@@ -62,7 +62,8 @@ void *config_server_merge(apr_pool_t *p, void *basev, void *addv)
                   : add->remotes;
     if (sc->pass_inherit || sc->bal_inherit) {
         sc->workers = apr_array_append(p, base->workers, add->workers);
-        sc->balancers = apr_array_append(p, base->balancers, add->balancers);
+        sc->balancers = balancer_merge_lists(p, base->balancers,
+                                             add->balancers);
     }
     sc->bal_growth = MERGE_SET(base, add, bal_growth);
     sc->bal_growth_set = base->bal_growth_set || add->bal_growth_set;

@@ -147,6 +147,12 @@ const char *balancer_set_growth(cmd_parms *cmd, void *dconf, const char *v);
 const char *balancer_set_persist(cmd_parms *cmd, void *dconf, int flag);
 const char *balancer_set_inherit(cmd_parms *cmd, void *dconf, int flag);
 void balancer_post_config(server_rec *s);
+/** A virtual host's balancers after inheriting `base`'s: same-named ones
+ *  merged (spec balancer.md §12.3). Allocates from `p`; changes neither
+ *  list. */
+apr_array_header_t *balancer_merge_lists(apr_pool_t *p,
+                                         const apr_array_header_t *base,
+                                         const apr_array_header_t *add);
 
 /* -- proxy_config.c (shared with proxy_balancer.c) ------------------------- */
 
