@@ -468,7 +468,10 @@ PRX_DECLARE(prx_worker *) prx_balancer_member_find(apr_pool_t *p,
                                                    const char *url);
 
 /** Per-child runtime (connection pool) of a worker created after the
- *  children started. */
+ *  children started. First resolves what post_config resolves for the
+ *  configured workers (reuse and DNS defaults, the <Proxy url> section,
+ *  status flags, the route/lbfactor copies in w->s). Allocates from
+ *  `pchild` (sub-pools too): the caller serialises calls on one pool. */
 PRX_DECLARE(void) prx_worker_child_init(prx_worker *w, apr_pool_t *pchild);
 
 /**
@@ -625,10 +628,11 @@ PRX_DECLARE(apr_status_t) prx_tunnel_create(prx_tunnel **t, request_rec *r,
 #define PRX_TUNNEL_NEED_REPLY   0x4 /**< the opening response is relayed by
                                          the tunnel itself: until a first
                                          byte reached the client the tunnel
-                                         is not parked, and ending without
-                                         one gives HTTP_BAD_GATEWAY (with
-                                         NO_HALFCLOSE nothing was shut down
-                                         then: the caller can still answer) */
+                                         is not parked, the client's side is
+                                         not shut down, and the backend's
+                                         end gives HTTP_BAD_GATEWAY: the
+                                         caller can still answer (see
+                                         prx_tunnel_replied()) */
 
 /**
  * Semantics other than spec http.md §7.3 for tunnel `t` (e.g. the legacy
@@ -652,6 +656,11 @@ PRX_DECLARE(void) prx_tunnel_flags_set(prx_tunnel *t, unsigned int flags);
  * Blocks (in the caller's thread) while data flows.
  */
 PRX_DECLARE(int) prx_tunnel_run(prx_tunnel *t);
+
+/** @return non-zero once a byte of the backend reached the client through
+ *  tunnel `t` (after prx_tunnel_run(): whether the client still expects an
+ *  HTTP answer from us, with PRX_TUNNEL_NEED_REPLY). */
+PRX_DECLARE(int) prx_tunnel_replied(const prx_tunnel *t);
 
 /* -- failures ----------------------------------------------------------------- */
 
