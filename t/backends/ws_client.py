@@ -21,6 +21,7 @@
 #       -> {"ok": 1, "code": C, "reason": R} (what the peer answered)
 #   {"op": "wait_closed", "name": N, "timeout": S}
 #       -> {"ok": 1, "code": C, "reason": R} (the peer closed)
+#   {"op": "abort", "name": N}   drop the TCP connection, no close handshake
 #   {"op": "quit"}
 # Errors of a command give {"ok": 0, "error": "..."}.
 # Generated payloads are deterministic (a counter pattern), so both ends
@@ -128,7 +129,13 @@ async def op_wait_closed(c):
     return {"ok": 1, "code": ws.close_code, "reason": ws.close_reason}
 
 
-OPS = {"open": op_open, "send": op_send, "recv": op_recv, "echo": op_echo,
+async def op_abort(c):
+    # the TCP connection goes away without a close handshake
+    conns[c["name"]].transport.abort()
+    return {"ok": 1}
+
+
+OPS = {"abort": op_abort, "open": op_open, "send": op_send, "recv": op_recv, "echo": op_echo,
        "ping": op_ping, "close": op_close, "wait_closed": op_wait_closed}
 
 
