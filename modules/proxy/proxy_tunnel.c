@@ -119,6 +119,13 @@ static void ep_shutdown_write(endpoint *e)
 
 /* -- relaying ------------------------------------------------------------------- */
 
+/* NEED_REPLY: until a first byte reached the client, the client's side is
+ * not shut down, so that the caller can still answer with an error. */
+static int owes_reply(const prx_tunnel *t, const endpoint *dst)
+{
+    return t->need_reply && !t->bytes_down && dst == &t->client;
+}
+
 /* Move bytes from `src` to `dst` until nothing more can move without
  * waiting. @return APR_SUCCESS, or an I/O error that ends the tunnel;
  * *moved is set when anything changed. */
@@ -168,7 +175,7 @@ static apr_status_t relay(prx_tunnel *t, endpoint *src, endpoint *dst,
             }
         }
         if (src->eof && !p->len) {
-            if (!dst->shut && !t->nohalfclose) {
+            if (!dst->shut && !t->nohalfclose && !owes_reply(t, dst)) {
                 /* spec http.md §7.3: pass the half-close on (without it
                  * the tunnel ends here and the connections are closed) */
                 ep_shutdown_write(dst);
@@ -186,6 +193,11 @@ static int tunnel_done(const prx_tunnel *t)
      * before is passed on */
     if (t->nohalfclose && ((t->client.eof && !t->up.len)
                            || (t->origin.eof && !t->down.len))) {
+        return 1;
+    }
+    /* NEED_REPLY: the backend ended without a byte for the client; over
+     * (waiting for the client's EOF would wait for nothing) */
+    if (t->need_reply && !t->bytes_down && t->origin.eof) {
         return 1;
     }
     return t->client.eof && t->origin.eof && !t->up.len && !t->down.len;
@@ -623,6 +635,11 @@ PRX_DECLARE(void) prx_tunnel_flags_set(prx_tunnel *t, unsigned int flags)
     }
     t->notimeout = (flags & PRX_TUNNEL_NO_TIMEOUT) != 0;
     t->need_reply = (flags & PRX_TUNNEL_NEED_REPLY) != 0;
+}
+
+PRX_DECLARE(int) prx_tunnel_replied(const prx_tunnel *t)
+{
+    return t->bytes_down > 0;
 }
 
 PRX_DECLARE(int) prx_tunnel_run(prx_tunnel *t)

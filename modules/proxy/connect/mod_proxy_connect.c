@@ -123,6 +123,15 @@ static apr_status_t send_established(request_rec *r)
     return rv;
 }
 
+/* From here on the connection is a tunnel: nothing else of HTTP goes out
+ * on this request (the answer that opened it went around the filters). */
+static void tunnel_opened(request_rec *r)
+{
+    ap_remove_output_filter_byhandle(r->output_filters, "HTTP_HEADER");
+    r->status = HTTP_OK;
+    r->sent_bodyct = 1;
+}
+
 /* Through an upstream proxy: ask it for the tunnel; its answer reaches
  * the client inside the tunnel (spec §2.3). */
 static apr_status_t send_upstream_connect(request_rec *r, prx_conn *c)
@@ -202,19 +211,36 @@ static int connect_handler(request_rec *r, prx_worker *worker,
         prx_conn_release(c);
         return proxyname ? HTTP_BAD_GATEWAY : DONE;
     }
-    /* nothing else of HTTP goes out on this request */
-    ap_remove_output_filter_byhandle(r->output_filters, "HTTP_HEADER");
-    r->status = HTTP_OK;
-    r->sent_bodyct = 1;
+    if (!proxyname) {
+        tunnel_opened(r);
+    }
     prx_tunnel_create(&t, r, c, NULL, 0);
+    if (proxyname) {
+        /* spec §2.3: the upstream's answer opens the tunnel; until one
+         * came, a failure is still ours to answer */
+        prx_tunnel_flags_set(t, PRX_TUNNEL_NEED_REPLY);
+    }
     st = prx_tunnel_run(t);
     if (st == SUSPENDED) {
+        /* parked: only ever after the upstream answered */
+        tunnel_opened(r);
         return SUSPENDED;
     }
     prx_conn_release(c);
-    /* the client already has its 200: errors in the tunnel end it, they
-     * do not become responses */
-    return proxyname && st != OK ? st : DONE;
+    if (proxyname && !prx_tunnel_replied(t)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00912)
+                      "CONNECT %s: upstream proxy %s:%u %s", r->uri,
+                      proxyname, proxyport, st == HTTP_GATEWAY_TIME_OUT
+                      ? "did not answer in time" : "ended without answering");
+        return prx_error(r, st == OK ? HTTP_BAD_GATEWAY : st,
+                         st == HTTP_GATEWAY_TIME_OUT
+                         ? "the upstream proxy did not answer in time"
+                         : "the upstream proxy closed without answering");
+    }
+    /* the client has its 200 (ours or the upstream's): errors in the
+     * tunnel end it, they do not become responses */
+    tunnel_opened(r);
+    return DONE;
 }
 
 static const command_rec connect_cmds[] = {
