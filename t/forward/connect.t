@@ -28,12 +28,13 @@ use PrxForward;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $certs = -s PrxTest::vars('t_conf') . '/certs/ca.crt';
 
-plan tests => 7 + 9 + 7 + 6 + 4 + 5 + 10 + 3 + 3 + 1,
+plan tests => 7 + 9 + 7 + 6 + 4 + 5 + 12 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c');
 
 my $tun = PrxTest::backend('tunnel', name => 'forward_tunnel');
 my $tport = $tun->port;
 my $up = PrxTest::backend('echo', name => 'forward_connect_up');
+my $closer = PrxTest::backend('bad', name => 'forward_connect_bad', args => [qw(--mode close)]);
 # a second peer that speaks first, on a free port of the range 61000-61009
 my ($rport) = grep { IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $_,
                                             ReuseAddr => 1, Listen => 1) } 61000 .. 61009;
@@ -42,7 +43,8 @@ my %p = map { $_ => PrxForward::port($_) }
     qw(forward_connect forward_connect_default forward_connect_any forward_connect_deny
        forward_connect_nohalf forward_connect_idle forward_connect_chain
        forward_connect_upecho forward_connect_deadup forward_connect_dnsup
-       forward_connect_tlsport forward_connect_tls);
+       forward_connect_tlsport forward_connect_tls forward_connect_silentup
+       forward_connect_closeup);
 
 # the record tunnel.pl wrote for the last connection whose command was `cmd`
 sub record_of {
@@ -220,6 +222,20 @@ $t->send("ECHO\ndirect after all\n");
 ok $t->{status} == 200 && ($t->read_line // '') eq "direct after all\n",
     'a dead upstream (a bare scheme entry never matches CONNECT): direct';
 $t->close;
+# an upstream that never answers: once the tunnel times out, a real 504
+# response (status line and all), not an error page inside the tunnel
+$t0 = Time::HiRes::time();
+$t = tunnel('forward_connect_silentup', "127.0.0.1:$tport", { timeout => 10 });
+ok $t->{status_line} =~ m{^HTTP/1\.1 504 } && PrxTest::header_of($t, 'Content-Type'),
+    sprintf 'an upstream that never answers: a 504 response after the timeout (%s, %.1f s)',
+        $t->{status_line} // 'none', Time::HiRes::time() - $t0;
+$t->close;
+# an upstream that closes without answering: 502, so the next route (direct)
+$t = tunnel('forward_connect_closeup', "127.0.0.1:$tport");
+$t->send("ECHO\nafter the upstream closed\n");
+ok $t->{status} == 200 && ($t->read_line // '') eq "after the upstream closed\n",
+    "an upstream that closes without answering: 502, so the next route, direct ($t->{status})";
+$t->close;
 # (the upstream's DNS failure is a 502, which moves on, here to direct:
 # spec core.md §10.4, a CONNECT has no body)
 $t = tunnel('forward_connect_dnsup', "127.0.0.1:$tport");
@@ -261,4 +277,5 @@ SKIP: {
 }
 
 # PRX00015: the target or upstream that does not resolve; PRX00016: refused
-PrxTest::errorlog_ok(expect => [qw(PRX00015 PRX00016)]);
+# PRX00912: the upstreams that did not answer
+PrxTest::errorlog_ok(expect => [qw(PRX00015 PRX00016 PRX00912)]);
