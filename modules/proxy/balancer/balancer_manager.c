@@ -174,7 +174,9 @@ static prx_worker *member_named(request_rec *r, prx_balancer *b,
             return w;
         }
     }
-    return prx_balancer_member_find(r->pool, b, name);
+    /* exactly the name the page shows: a prefix lookup could pick
+     * another member */
+    return NULL;
 }
 
 /** Integer `v` in lo..hi (digits only, optional sign). */
@@ -462,6 +464,12 @@ static const char *qfield(request_rec *r, const char *s)
     return esc(r, ap_escape_urlencoded(r->pool, s));
 }
 
+/* This page's own path, for links and form actions. */
+static const char *self_uri(request_rec *r)
+{
+    return esc(r, ap_escape_uri(r->pool, r->uri));
+}
+
 static const char *short_name(const prx_balancer *b)
 {
     return b->s->name + sizeof("balancer://") - 1;
@@ -682,7 +690,7 @@ static void html_head(request_rec *r)
 
 static void html_balancer(request_rec *r, prx_balancer *b, int hc_loaded)
 {
-    const char *uri = esc(r, r->uri);
+    const char *uri = self_uri(r);
     const char *path;
     int j;
 
@@ -771,7 +779,7 @@ static void hidden(request_rec *r, const char *name, const char *value)
 static void form_open(request_rec *r)
 {
     ap_rvputs(r, "<form method=\"post\" enctype=\"application/"
-              "x-www-form-urlencoded\" action=\"", esc(r, r->uri),
+              "x-www-form-urlencoded\" action=\"", self_uri(r),
               "\">\n<table>\n", NULL);
 }
 
