@@ -66,10 +66,17 @@ static const char *set_allow_connect(cmd_parms *cmd, void *dconf,
             end = (char *)s - 1;
         }
     }
-    if (*end || first < 0 || last < first || last > 65535) {
+    if (*end) {
         return apr_psprintf(cmd->pool, "AllowCONNECT: cannot parse '%s' as "
                             "a port number or range (e.g. 443 or 8000-8080)",
                             arg);
+    }
+    if (last < first || last > 65535) {
+        /* stock accepts these (they never match): a config written for
+         * it must still start */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     PRXLOGNO(00913) "AllowCONNECT %s matches no port "
+                     "(ports are 1-65535, ranges first-last)", arg);
     }
     if (!c->ranges) {
         c->ranges = apr_array_make(cmd->pool, 4, sizeof(port_range));
