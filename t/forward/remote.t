@@ -48,7 +48,7 @@ my @np = (
     [ 'http://upper.invalid/',         0, 'word "Upper": case-sensitive' ],
 );
 
-plan tests => 6 + 3 + 9 + 3 + 6 + 3 + 2 + 4 + 2 * @np + 2 + 11 + 6 + 1,
+plan tests => 7 + 3 + 9 + 3 + 6 + 3 + 2 + 4 + 2 * @np + 2 + 11 + 6 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 sub n { my @r = $_[0]->requests; scalar @r }
@@ -74,6 +74,13 @@ is hdr($rec, 'Proxy-Authorization'),
     'Basic ' . MIME::Base64::encode_base64('alice:se:cret', ''),
     'the entry\'s credentials (user alice, password "se:cret") as Proxy-Authorization: Basic';
 ok !defined hdr($rec, 'Proxy-Connection'), 'no Proxy-Connection';
+# the client's own Proxy-Authorization (this proxy authenticates nobody)
+# is kept, the entry's merged after it (spec http.md §3.7)
+($res, $rec) = get('forward_remote_star', 'http://target.invalid/c',
+    headers => ['Proxy-Authorization: Basic Y2xpZW50OnB3']);
+is hdr($rec, 'Proxy-Authorization'),
+    'Basic Y2xpZW50OnB3, Basic ' . MIME::Base64::encode_base64('alice:se:cret', ''),
+    'the client\'s Proxy-Authorization, then the entry\'s credentials, comma-merged';
 ($res, $rec) = get('forward_remote_star', 'http://nocreds.invalid/x');
 ok who($rec) eq 'up2' && !defined hdr($rec, 'Proxy-Authorization'),
     'an entry without credentials sends none (the first matching entry wins)';
