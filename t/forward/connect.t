@@ -28,7 +28,7 @@ use PrxForward;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $certs = -s PrxTest::vars('t_conf') . '/certs/ca.crt';
 
-plan tests => 7 + 9 + 7 + 6 + 4 + 5 + 12 + 3 + 3 + 1,
+plan tests => 7 + 9 + 7 + 6 + 4 + 7 + 12 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c');
 
 my $tun = PrxTest::backend('tunnel', name => 'forward_tunnel');
@@ -44,12 +44,12 @@ my %p = map { $_ => PrxForward::port($_) }
        forward_connect_nohalf forward_connect_idle forward_connect_chain
        forward_connect_upecho forward_connect_deadup forward_connect_dnsup
        forward_connect_tlsport forward_connect_tls forward_connect_silentup
-       forward_connect_closeup);
+       forward_connect_closeup forward_connect_idle_pt);
 
 # the record tunnel.pl wrote for the last connection whose command was `cmd`
 sub record_of {
-    my ($peer, $cmd) = @_;
-    my $deadline = Time::HiRes::time() + 5;
+    my ($peer, $cmd, $wait) = @_;
+    my $deadline = Time::HiRes::time() + ($wait // 5);
     while (Time::HiRes::time() < $deadline) {
         my ($r) = grep { ($_->{command} // '') eq $cmd } reverse $peer->requests;
         return $r if $r;
@@ -179,6 +179,22 @@ $t->read_all(10);
 my $idle = Time::HiRes::time() - $t0;
 ok $t->eof, 'then, idle, it is ended';
 ok $idle > 1.5 && $idle < 5, sprintf 'after the larger timeout, 2 s (%.1f s)', $idle;
+$t->close;
+$t = tunnel('forward_connect_idle_pt', "127.0.0.1:$tport");
+$t->send("ECHO\nonce\n");
+$t->read_line;
+$t0 = Time::HiRes::time();
+$t->read_all(10);
+$idle = Time::HiRes::time() - $t0;
+ok $t->eof && $idle > 2.5 && $idle < 6,
+    sprintf 'Timeout 1, ProxyTimeout 3: the larger, 3 s (%.1f s)', $idle;
+$t->close;
+# a client that stops reading while the target sends: no progress is
+# idleness too, the tunnel ends and the target's side is closed
+$t = tunnel('forward_connect_idle', "127.0.0.1:$tport");
+$t->send("SEND 200000000\n");
+$rec = record_of($tun, 'SEND 200000000', 10);
+ok $rec->{eof}, 'a client that never reads: the tunnel ends by the timeout, the target sees it close';
 $t->close;
 $t = tunnel('forward_connect_idle', "127.0.0.1:$tport");
 $t->send("ECHO\n");
