@@ -9,6 +9,9 @@
 
 #include "prx_core.h"
 #include "prx_hcheck.h"
+/* prx_balancer_sync as an optional function: this module may be loaded
+ * before mod_proxy_balancer */
+#include "prx_balancer.h"
 
 #include <ap_expr.h>
 #include <apr_strings.h>
@@ -18,15 +21,6 @@ extern module AP_MODULE_DECLARE_DATA proxy_hcheck_module;
 
 #ifdef APLOG_USE_MODULE
 APLOG_USE_MODULE(proxy_hcheck);
-#endif
-
-/* mod_proxy_balancer's prx_balancer_sync() (include/prx_balancer.h), as
- * an optional function so that this module may be loaded before it (see
- * modules/proxy/balancer/MANAGER-NEEDS.md); the same typedef the balancer
- * declares. Takes b->tmutex itself. */
-#ifndef PRX_BALANCER_H
-APR_DECLARE_OPTIONAL_FN(apr_status_t, prx_balancer_sync,
-                        (prx_balancer *b, server_rec *s));
 #endif
 
 /** Name of our watchdog instance (spec hcheck.md §7.1). */
