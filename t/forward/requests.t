@@ -31,7 +31,7 @@ my @verbatim = (
     "/utf8/\xc3\xa9",
 );
 
-plan tests => 8 + @verbatim + 4 + 6 + 6 + 7 + 7 + 4 + 3 + 1,
+plan tests => 8 + @verbatim + 4 + 6 + 6 + 7 + 7 + 4 + 5 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'forward_req');
@@ -178,6 +178,40 @@ SKIP: {
     $rec = PrxTest::echo_of($res->{body}) || {};
     is hdr($rec, 'Proxy-Authorization'), $good,
         'with Proxy-Chain-Auth they are forwarded';
+}
+
+# --- TLS: an https:// URL fetched over TLS by the proxy; the proxy over TLS -----
+SKIP: {
+    my ($tlso, $https, $tlsp) = map { PrxForward::port($_) }
+        qw(forward_req_tls_origin forward_req_https forward_req_tls_proxy);
+    skip 'no TLS vhosts (mod_ssl, test PKI)', 5 unless $tlso && $https && $tlsp;
+    require IO::Socket::SSL;
+    my $ca = PrxTest::vars('t_conf') . '/certs/ca.crt';
+    $res = PrxForward::request($https, 'GET', "https://localhost:$tlso/hello.txt");
+    ok $res->{status} == 200 && $res->{body} eq $hello
+        && (hdr($res, 'X-Origin') // '') eq 'tls-origin',
+        "an absolute https:// URL: the proxy fetches it over TLS ($res->{status})";
+    my $over_tls = sub {
+        my $url = shift;
+        my $s = IO::Socket::SSL->new(PeerAddr => "127.0.0.1:$tlsp", SSL_ca_file => $ca,
+            SSL_hostname => 'localhost', Timeout => 5) or return { status => 0 };
+        my ($h) = $url =~ m{//([^/]+)};
+        print $s "GET $url HTTP/1.1\r\nHost: $h\r\nConnection: close\r\n\r\n";
+        my $buf = '';
+        while (defined(my $l = <$s>)) { $buf .= $l }
+        my ($r) = PrxTest::parse_responses($buf, eof => 1);
+        return $r || { status => 0 };
+    };
+    my $r = $over_tls->("https://localhost:$tlsp/hello.txt");
+    ok $r->{status} == 200 && $r->{body} eq $hello,
+        'over TLS, https:// naming this server: served locally';
+    $r = $over_tls->("http://localhost:$tlsp/hello.txt");
+    ok $r->{status} != 200 && defined hdr($r, 'Via'),
+        "over TLS, http:// for our own port is another server: proxied ($r->{status}, Via added)";
+    $r = $over_tls->("$origin/over-tls");
+    $rec = PrxTest::echo_of($r->{body}) || {};
+    is $rec->{request_line}, 'GET /over-tls HTTP/1.1', 'over TLS, a plain http:// origin: forwarded';
+    is hdr($rec, 'Via'), "1.1 localhost:$tlsp", '... Via names this TLS port (not 443)';
 }
 
 # --- the open-proxy warning ------------------------------------------------------
