@@ -31,7 +31,7 @@ my @verbatim = (
     "/utf8/\xc3\xa9",
 );
 
-plan tests => 8 + @verbatim + 4 + 6 + 6 + 7 + 7 + 4 + 5 + 3 + 1,
+plan tests => 8 + @verbatim + 4 + 6 + 6 + 7 + 7 + 6 + 5 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'forward_req');
@@ -157,7 +157,7 @@ is $res->{status}, 200, 'a URL <ProxyMatch> does not match is allowed';
 
 # --- authentication: Proxy-Authorization in, 407 out ---------------------------
 SKIP: {
-    skip 'mod_auth_basic / mod_authn_file not loaded', 4
+    skip 'mod_auth_basic / mod_authn_file not loaded', 6
         unless $port{forward_auth} && Apache::Test::have_module('mod_auth_basic.c');
     my $good = 'Basic ' . MIME::Base64::encode_base64('alice:wonder', '');
     my $bad = 'Basic ' . MIME::Base64::encode_base64('alice:nope', '');
@@ -178,6 +178,16 @@ SKIP: {
     $rec = PrxTest::echo_of($res->{body}) || {};
     is hdr($rec, 'Proxy-Authorization'), $good,
         'with Proxy-Chain-Auth they are forwarded';
+    # CONNECT is authenticated the same way
+    SKIP: {
+        skip 'mod_proxy_connect not loaded', 2 unless Apache::Test::have_module('mod_proxy_connect.c');
+        $res = PrxForward::request($port{forward_auth}, 'CONNECT', '127.0.0.1:443');
+        ok $res->{status} == 407 && defined hdr($res, 'Proxy-Authenticate'),
+            "CONNECT without credentials: 407 ($res->{status})";
+        $res = PrxForward::request($port{forward_auth}, 'CONNECT', '127.0.0.1:8443',
+            headers => ["Proxy-Authorization: $good", 'Host: 127.0.0.1:8443']);
+        is $res->{status}, 403, 'with them, the CONNECT gets as far as AllowCONNECT (8443: 403)';
+    }
 }
 
 # --- TLS: an https:// URL fetched over TLS by the proxy; the proxy over TLS -----

@@ -14,12 +14,13 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use MIME::Base64 ();
+use Digest::SHA ();
 use Time::HiRes ();
 use PrxTest;
 use PrxHttpd;
 use PrxForward;
 
-plan tests => 7 + 3 + 3 + 5 + 8 + 6 + 12 + 1,
+plan tests => 7 + 3 + 3 + 3 + 5 + 8 + 6 + 12 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'forward_via');
@@ -57,6 +58,20 @@ $res = PrxTest::raw_request($p{forward_via_on},
 ($res) = PrxTest::parse_responses($res, eof => 1);
 $rec = PrxTest::echo_of($res->{body}) || {};
 is hdr($rec, 'Via'), "1.0 $A, 1.1 $B", 'an HTTP/1.0 client: A says 1.0, B (talking 1.1 to A\'s request) 1.1';
+
+# bodies both ways through both hops
+my $body = join '', map { chr(32 + $_ % 90) } 1 .. 200000;
+$res = PrxForward::request($p{forward_via_on}, 'POST', "$origin/post", body => $body);
+$rec = PrxTest::echo_of($res->{body}) || {};
+ok $res->{status} == 200 && ($rec->{body_length} // 0) == length($body)
+    && $rec->{body_sha1} eq Digest::SHA::sha1_hex($body),
+    'a 200000-byte POST body reaches the origin through A and B intact';
+$res = PrxForward::request($p{forward_via_on}, 'POST', "$origin/chunked",
+    headers => ['Transfer-Encoding: chunked'], body => "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+$rec = PrxTest::echo_of($res->{body}) || {};
+is $rec->{body}, 'hello world', 'a chunked request body too';
+$res = PrxForward::request($p{forward_via_on}, 'GET', "$origin/big?echo.body=5000000&echo.framing=chunked");
+is length($res->{body}), 5000000, 'a 5 MB chunked response comes back whole';
 
 # --- Full: the server version as a comment -----------------------------------------
 ($res, $rec) = get('forward_via_full', '/full');
