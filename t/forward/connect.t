@@ -28,7 +28,7 @@ use PrxForward;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $certs = -s PrxTest::vars('t_conf') . '/certs/ca.crt';
 
-plan tests => 7 + 9 + 7 + 6 + 4 + 7 + 12 + 3 + 3 + 1,
+plan tests => 7 + 9 + 7 + 6 + 1 + 4 + 7 + 12 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c');
 
 my $tun = PrxTest::backend('tunnel', name => 'forward_tunnel');
@@ -44,7 +44,7 @@ my %p = map { $_ => PrxForward::port($_) }
        forward_connect_nohalf forward_connect_idle forward_connect_chain
        forward_connect_upecho forward_connect_deadup forward_connect_dnsup
        forward_connect_tlsport forward_connect_tls forward_connect_silentup
-       forward_connect_closeup forward_connect_idle_pt);
+       forward_connect_closeup forward_connect_idle_pt forward_connect_source);
 
 # the record tunnel.pl wrote for the last connection whose command was `cmd`
 sub record_of {
@@ -159,6 +159,16 @@ $back = $t->pump("SEND 41943040\n", want => 41943040, timeout => 60);
 ok length($back) == 41943040 && sha1_hex($back) eq sha1_hex(PrxBackend::filler(41943040)),
     '40 MiB down a tunnel, intact (' . length($back) . ')';
 $t->close;
+
+# the tunnel's backend socket is bound to ProxySourceAddress
+$t = tunnel('forward_connect_source', "127.0.0.1:$tport");
+$t->send("ECHO\nsource\n");
+$t->read_line;
+$t->shutdown_write;
+$t->read_all(3);
+$t->close;
+$rec = record_of($tun, 'ECHO', 5);
+like $rec->{peer} // '', qr/^127\.0\.0\.2:/, "ProxySourceAddress 127.0.0.2: the target saw $rec->{peer}";
 
 # --- failures -------------------------------------------------------------------------------------------
 is status_of('forward_connect', 'no-such-host.invalid:443'), 502, 'the target does not resolve: 502';
