@@ -24,12 +24,19 @@
  * (async MPMs only). Short: parking costs one poller add and one callback. */
 #define TUNNEL_PARK_AFTER apr_time_from_msec(250)
 #define TUNNEL_BUFSIZE    (16 * 1024)
+/* Non-blocking reads through TLS tried before "nothing there" is
+ * believed: mod_ssl clears OpenSSL's auto-retry, so a read that consumes
+ * a record carrying no data (a TLS 1.3 session ticket, a key update)
+ * says "try again" although data may already be buffered -- where poll()
+ * cannot see it. One record per read; servers send two tickets. */
+#define TUNNEL_TLS_READS  8
 
 /* One side of the tunnel. */
 typedef struct {
     apr_socket_t *sock;
     conn_rec *rc;             /* read through its filters, or NULL: socket */
     conn_rec *wc;             /* write through its filters, or NULL */
+    int tls;                  /* `rc` has TLS in its filters */
     apr_bucket_brigade *bb;
     int eof;                  /* the peer finished sending */
     int shut;                 /* we finished sending to the peer */
@@ -65,6 +72,7 @@ static apr_status_t ep_read(endpoint *e, char *buf, apr_size_t *len)
 {
     apr_size_t want = *len;
     apr_status_t rv;
+    int tries = 0;
 
     if (!e->rc) {
         rv = apr_socket_recv(e->sock, buf, len);
@@ -73,19 +81,21 @@ static apr_status_t ep_read(endpoint *e, char *buf, apr_size_t *len)
         }
         return *len > 0 ? APR_SUCCESS : rv;
     }
-    *len = 0;
-    rv = ap_get_brigade(e->rc->input_filters, e->bb, AP_MODE_READBYTES,
-                        APR_NONBLOCK_READ, (apr_off_t)want);
-    if (rv == APR_SUCCESS) {
-        int eos = !APR_BRIGADE_EMPTY(e->bb)
-                  && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(e->bb));
-        *len = want;
-        rv = apr_brigade_flatten(e->bb, buf, len);
-        if (rv == APR_SUCCESS && *len == 0) {
-            rv = eos ? APR_EOF : APR_EAGAIN;
+    do {
+        *len = 0;
+        rv = ap_get_brigade(e->rc->input_filters, e->bb, AP_MODE_READBYTES,
+                            APR_NONBLOCK_READ, (apr_off_t)want);
+        if (rv == APR_SUCCESS) {
+            int eos = !APR_BRIGADE_EMPTY(e->bb)
+                      && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(e->bb));
+            *len = want;
+            rv = apr_brigade_flatten(e->bb, buf, len);
+            if (rv == APR_SUCCESS && *len == 0) {
+                rv = eos ? APR_EOF : APR_EAGAIN;
+            }
         }
-    }
-    apr_brigade_cleanup(e->bb);
+        apr_brigade_cleanup(e->bb);
+    } while (APR_STATUS_IS_EAGAIN(rv) && e->tls && ++tries < TUNNEL_TLS_READS);
     return rv;
 }
 
@@ -573,11 +583,12 @@ static void finish(prx_tunnel *t)
  * to wait for a slow peer. */
 static void endpoint_init(endpoint *e, apr_pool_t *p,
                           apr_bucket_alloc_t *ba, apr_socket_t *sock,
-                          conn_rec *rc, conn_rec *wc)
+                          conn_rec *rc, conn_rec *wc, int tls)
 {
     e->sock = sock;
     e->rc = rc;
     e->wc = wc;
+    e->tls = tls;
     e->bb = apr_brigade_create(p, ba);
     e->pfd.p = p;
     e->pfd.desc_type = APR_POLL_SOCKET;
@@ -603,9 +614,10 @@ PRX_DECLARE(apr_status_t) prx_tunnel_create(prx_tunnel **out,
     /* the client side always reads through its filters (bytes the core
      * already buffered, TLS); plain client writes go to the socket */
     endpoint_init(&t->client, r->pool, c->bucket_alloc, csock, c,
-                  ap_ssl_conn_is_ssl(c) ? c : NULL);
+                  ap_ssl_conn_is_ssl(c) ? c : NULL, ap_ssl_conn_is_ssl(c));
+    /* a backend conn_rec exists for TLS connections only */
     endpoint_init(&t->origin, r->pool, bc->bucket_alloc, bc->sock,
-                  bc->connection, bc->connection);
+                  bc->connection, bc->connection, bc->connection != NULL);
     t->up.buf = apr_palloc(r->pool, TUNNEL_BUFSIZE);
     /* backend bytes read together with the response head go first; the
      * buffer holds all of them (later reads fill TUNNEL_BUFSIZE of it) */
