@@ -28,7 +28,7 @@ use PrxForward;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $certs = -s PrxTest::vars('t_conf') . '/certs/ca.crt';
 
-plan tests => 7 + 9 + 7 + 6 + 1 + 4 + 7 + 12 + 3 + 3 + 1,
+plan tests => 7 + 9 + 7 + 6 + 2 + 4 + 7 + 12 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c');
 
 my $tun = PrxTest::backend('tunnel', name => 'forward_tunnel');
@@ -169,6 +169,19 @@ $t->read_all(3);
 $t->close;
 $rec = record_of($tun, 'ECHO', 5);
 like $rec->{peer} // '', qr/^127\.0\.0\.2:/, "ProxySourceAddress 127.0.0.2: the target saw $rec->{peer}";
+
+# an IPv6 target, in brackets
+SKIP: {
+    my ($v6, $v6pid) = PrxForward::v6_origin();
+    skip 'no IPv6 loopback', 1 unless $v6;
+    $t = tunnel('forward_connect_any', "[::1]:$v6");
+    $t->send("over v6\n");
+    ok $t->{status} == 200 && ($t->read_line // '') eq "over v6\n",
+        "CONNECT [::1]:$v6: the tunnel reaches the IPv6 target ($t->{status})";
+    $t->close;
+    kill 'TERM', $v6pid;
+    waitpid $v6pid, 0;
+}
 
 # --- failures -------------------------------------------------------------------------------------------
 is status_of('forward_connect', 'no-such-host.invalid:443'), 502, 'the target does not resolve: 502';

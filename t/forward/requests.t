@@ -31,7 +31,7 @@ my @verbatim = (
     "/utf8/\xc3\xa9",
 );
 
-plan tests => 8 + @verbatim + 4 + 6 + 6 + 7 + 7 + 6 + 5 + 3 + 1,
+plan tests => 8 + @verbatim + 1 + 4 + 6 + 6 + 7 + 7 + 6 + 5 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'forward_req');
@@ -71,6 +71,17 @@ for my $t (@verbatim) {
     $res = PrxForward::request($port{forward_req}, 'GET', "$origin$t");
     $rec = PrxTest::echo_of($res->{body}) || {};
     is $rec->{target} // "($res->{status})", $t, "forwarded verbatim: $t";
+}
+
+# an IPv6 literal target: Host in brackets
+SKIP: {
+    my ($v6, $v6pid) = PrxForward::v6_origin();
+    skip 'no IPv6 loopback', 1 unless $v6;
+    $res = PrxForward::request($port{forward_req}, 'GET', "http://[::1]:$v6/v6?q=1");
+    like $res->{body}, qr{\AGET /v6\?q=1 HTTP/1\.1\r\nHost: \[::1\]:$v6\r\n},
+        "http://[::1]:$v6/: origin form, Host [::1]:$v6 ($res->{status})";
+    kill 'TERM', $v6pid;
+    waitpid $v6pid, 0;
 }
 
 # --- the answer is the origin's: no reverse rewriting ------------------------

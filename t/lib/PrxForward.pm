@@ -106,6 +106,42 @@ sub tunnel {
     return $t;
 }
 
+# A small origin on the IPv6 loopback ([::1]), in a child process: an
+# HTTP request head is answered with a 200 whose body is that head; any
+# other first line is echoed back with everything after it, until EOF.
+# Returns (port, pid); stop it with kill TERM.
+sub v6_origin {
+    require IO::Socket::IP;
+    my $l = IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0, Listen => 16,
+        ReuseAddr => 1) or return;
+    my $pid = fork // die "fork: $!\n";
+    if (!$pid) {
+        local $SIG{CHLD} = 'IGNORE';
+        while (my $c = $l->accept) {
+            next if fork;
+            my $first = <$c> // '';
+            if ($first =~ m{^\S+ \S+ HTTP/1\.\d\r?\n\z}) {
+                my $head = $first;
+                while (defined(my $line = <$c>)) {
+                    $head .= $line;
+                    last if $line =~ /^\r?\n\z/;
+                }
+                print $c "HTTP/1.1 200 OK\r\nContent-Length: " . length($head)
+                    . "\r\nConnection: close\r\n\r\n$head";
+            }
+            else {
+                print $c $first;
+                while (sysread $c, my $buf, 65536) { syswrite $c, $buf }
+            }
+            POSIX::_exit(0);
+        }
+        POSIX::_exit(0);
+    }
+    my $port = $l->sockport;
+    close $l;
+    return ($port, $pid);
+}
+
 package PrxForward::Tunnel;
 
 use strict;
