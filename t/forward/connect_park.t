@@ -25,7 +25,7 @@ my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $ca = PrxTest::vars('t_conf') . '/certs/ca.crt';
 my $N = 40;
 
-plan tests => 3 + 4 + 3 + 1 + 4 + 3 + 2 + 1,
+plan tests => 3 + 1 + 4 + 3 + 1 + 4 + 3 + 2 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c'),
     need($mpm eq 'event' ? 1 : { 'the event MPM (tunnels are parked by it only)' => 0 });
 
@@ -73,6 +73,41 @@ my @got = map { $t[$_] ? $t[$_]->read_line(5) // '-' : '-' } 0 .. $#t;
 is scalar(grep { $got[$_] eq "tunnel $_ is alive\n" } 0 .. $#got), $N,
     'every one of them wakes up and relays';
 $_->close for grep { $_ } @t;
+
+# --- many tunnels waking and parking at once ----------------------------------------------
+# 20 tunnels, each sending 25 lines at intervals around the park delay
+# (0-500 ms, a fixed pseudo-random sequence), all in flight together: every
+# line must come back, in order, on its own tunnel
+{
+    my $M = 20;
+    my @tt = map { my $x = open_tunnel(); $x->send("ECHO\n"); $x } 1 .. $M;
+    my $seed = 42;
+    my $rand = sub { $seed = ($seed * 1103515245 + 12345) % 2147483648; $seed % 500 };
+    my $now = Time::HiRes::time();
+    my @next = map { $now + $rand->() / 1000 } 1 .. $M;
+    my @sent = (0) x $M;
+    my @want = ('') x $M;
+    my $deadline = $now + 60;
+    while (grep({ $_ < 25 } @sent) && Time::HiRes::time() < $deadline) {
+        my $t0 = Time::HiRes::time();
+        for my $i (0 .. $M - 1) {
+            next if $sent[$i] >= 25 || $next[$i] > $t0;
+            my $line = "t$i line $sent[$i]\n";
+            $tt[$i]->send($line);
+            $want[$i] .= $line;
+            $sent[$i]++;
+            $next[$i] = $t0 + $rand->() / 1000;
+        }
+        Time::HiRes::sleep(0.01);
+    }
+    my $ok = 0;
+    for my $i (0 .. $M - 1) {
+        my $got = $tt[$i]->read_bytes(length $want[$i], 10);
+        $ok++ if $got eq $want[$i];
+        $tt[$i]->close;
+    }
+    is $ok, $M, "$M tunnels parking and waking 25 times each, at once: every line back, in order";
+}
 
 # --- half-closes reach a parked tunnel ---------------------------------------------------
 my $data = PrxBackend::filler(70000);
