@@ -90,6 +90,8 @@ is $ws->cmd(op => 'echo', name => 'b', size => 100_000, binary => 1)->{match}, 1
 is hdr(hs_of('/ws/b'), 'Upgrade'), 'websocket', 'the origin got the Upgrade';
 is join(' ', map { ($ws->open("c$_", "$base/$_/c")->{status} // 0) } qw(any list)), '101 101',
     'upgrade=ANY and upgrade=h2c,websocket: 101';
+# (closed when done: under prefork each open tunnel holds a process)
+$ws->cmd(op => 'close', name => $_) for qw(b cany clist);
 
 # not sent as an upgrade: an http:// worker without upgrade= (the
 # WebSocket origin then refuses with 426, whose Upgrade is dropped), an
@@ -133,6 +135,7 @@ is join(' ', $res->code, $res->header('Upgrade') // 'none'), '426 none',
 $r = $ws->open('e', "$base/up/after");
 is $ws->cmd(op => 'echo', name => 'e', text => 'still fine')->{match}, 1,
     'the next upgrade works';
+$ws->cmd(op => 'close', name => 'e');
 
 # a 101 is checked against what was asked for: 502 otherwise
 my $h101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n\r\n";
