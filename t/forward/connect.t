@@ -28,7 +28,7 @@ use PrxForward;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $certs = -s PrxTest::vars('t_conf') . '/certs/ca.crt';
 
-plan tests => 7 + 9 + 7 + 6 + 2 + 4 + 7 + 12 + 3 + 3 + 1,
+plan tests => 7 + 9 + 7 + 6 + 2 + 5 + 7 + 12 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c');
 
 my $tun = PrxTest::backend('tunnel', name => 'forward_tunnel');
@@ -185,6 +185,8 @@ SKIP: {
 
 # --- failures -------------------------------------------------------------------------------------------
 is status_of('forward_connect', 'no-such-host.invalid:443'), 502, 'the target does not resolve: 502';
+is status_of('forward_connect', 'no-such-host.invalid:25'), 403,
+    '... but a port not allowed is refused first (403, no DNS lookup; stock: 502)';
 my $free = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1);
 my $fport = $free->sockport;
 close $free;
