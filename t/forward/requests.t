@@ -31,7 +31,7 @@ my @verbatim = (
     "/utf8/\xc3\xa9",
 );
 
-plan tests => 8 + @verbatim + 1 + 4 + 6 + 6 + 7 + 7 + 6 + 5 + 3 + 1,
+plan tests => 8 + @verbatim + 1 + 4 + 6 + 6 + 7 + 7 + 6 + 5 + 4 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'forward_req');
@@ -241,6 +241,13 @@ ok $ok, 'ProxyRequests On without <Proxy>: the config is valid';
 like $out, qr/PRX00080.*open forward proxy/, 'and gets the open-proxy warning PRX00080';
 (undef, $out) = PrxHttpd::check_config('forward_open.conf', 'PRX_FORWARD_SECURED');
 unlike $out, qr/PRX00080/, 'a forward proxy with a <Proxy "*"> section: no warning';
+# a real start logs it in the error log, once
+my $mark = scalar(() = grep { /PRX00080/ } PrxTest::errorlog_lines(settle => 0));
+my $open = PrxHttpd->start(conf => 'forward_open.conf', define => 'PRX_FORWARD_OPEN',
+    port => PrxTest::vars('backend_forward_open_port'));
+$open->stop;
+my @w = grep { /PRX00080/ } PrxTest::errorlog_lines(settle => 0.5);
+is scalar(@w) - $mark, 1, 'starting it logs PRX00080 once, to the error log';
 
 # PRX00071: the https:// URL above, with no TLS to origins in that vhost
 PrxTest::errorlog_ok(expect => ['PRX00071']);
