@@ -15,7 +15,7 @@ use Apache::TestRequest qw(GET);
 use PrxTest;
 use PrxStatus;
 
-plan tests => 6 + 3 + 2 + 3 + 3 + 4 + 3 + 1,
+plan tests => 6 + 3 + 2 + 3 + 3 + 4 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_balancer.c',
                 'mod_lbmethod_byrequests.c', 'mod_status.c');
 
@@ -87,6 +87,14 @@ my $rec = PrxTest::echo_of($res) || {};
 is $rec->{target}, '/sub/x/a%20b/c?q=1', 'the origin got member path + balancer path + query, canonicalised';
 is $res->header('X-Member'), 'http://127.0.0.1:' . $echo->port . '/sub', 'BALANCER_WORKER_NAME includes the member path';
 is PrxTest::header_of($rec, 'Host'), '127.0.0.1:' . $echo->port, 'Host is the member\'s';
+
+# a unix-socket member: the socket is connected, the URL's path composed
+my $sock = PrxTest::vars('t_logs') . '/balancer_br.sock';
+my $ux = PrxTest::backend('echo', args => ['--unix', $sock]);
+$res = GET '/uds/y?z=2';
+is $res->code, 200, 'unix-socket member: 200';
+is((PrxTest::echo_of($res) || {})->{target}, '/u/y?z=2', 'the origin on the socket got /u/y?z=2');
+is $res->header('X-Member'), 'http://localhost/u', 'BALANCER_WORKER_NAME is the URL after the socket';
 
 # ProxyStatus: each election counted once (the balancer counts, not the
 # core as well)
