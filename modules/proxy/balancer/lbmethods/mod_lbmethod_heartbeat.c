@@ -30,6 +30,7 @@
 #include <ap_provider.h>
 #include <ap_slotmem.h>
 #include <http_core.h>
+#include <util_cfgtree.h>
 
 extern module AP_MODULE_DECLARE_DATA lbmethod_heartbeat_module;
 
@@ -267,8 +268,10 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
 }
 
 /* HeartbeatStorage path (global only). mod_heartmonitor has a directive
- * of the same name and meaning: when it is loaded, it is handed the line
- * too (DECLINE_CMD passes it on), so that one setting serves both. */
+ * of the same name and meaning, and httpd hands a line to the first module
+ * that has it: when mod_heartmonitor comes after us it is handed the line
+ * too (DECLINE_CMD passes it on); when it comes first, post_config finds
+ * the line in the configuration tree. One setting serves both. */
 static const char *set_heartbeat_storage(cmd_parms *cmd, void *dummy,
                                          const char *path)
 {
@@ -289,16 +292,37 @@ static const char *set_heartbeat_storage(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* The last global HeartbeatStorage line of the configuration: the one
+ * mod_heartmonitor took when it came first in httpd's directive lookup
+ * (the module loaded last does) and did not pass the line on. */
+static const char *storage_in_tree(apr_pool_t *p)
+{
+    const char *found = NULL;
+    ap_directive_t *d;
+
+    for (d = ap_conftree; d; d = d->next) {
+        if (!strcasecmp(d->directive, "HeartbeatStorage") && d->args) {
+            const char *args = d->args;
+            char *w = ap_getword_conf(p, &args);
+            if (*w) {
+                found = w;
+            }
+        }
+    }
+    return found;
+}
+
 static int heartbeat_post_config(apr_pool_t *p, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s)
 {
     hb_conf *conf = ap_get_module_config(s->module_config,
                                          &lbmethod_heartbeat_module);
+    const char *storage = conf->storage ? conf->storage : storage_in_tree(p);
     apr_size_t size;
     unsigned int num;
 
-    hb_path = ap_runtime_dir_relative(p, conf->storage ? conf->storage
-                                                       : HB_DEFAULT_FILE);
+    hb_path = ap_runtime_dir_relative(p, storage ? storage
+                                                 : HB_DEFAULT_FILE);
     hb_slots = NULL;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
