@@ -22,7 +22,7 @@ use PrxTest;
 use PrxWs;
 use PrxBackend ();
 
-plan tests => 14 + 4 + 3 + 9 + 14 + 1,
+plan tests => 14 + 4 + 3 + 9 + 14 + 2 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c'), need(PrxWs::need());
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_echo');
@@ -183,6 +183,20 @@ $got = PrxWs::read_until($c, qr/\Q${\ substr($big, -16)}\E\z/, 10);
 $got =~ s/\A.*?\r\n\r\n//s;
 is length($got) . ' ' . Digest::SHA::sha1_hex($got), length($big) . ' ' . Digest::SHA::sha1_hex($big),
     '40000 bytes sent with the 101 (iobuffersize=65536) arrive intact';
+$c->close;
+# spec §7.2: a body held back by 100-continue goes to the origin after
+# the 101, before the tunnel's bytes; the client gets no 100 around it
+$c = PrxTest::Raw->new($port);
+$c->send(upgrade_req('/raw/held', headers => [ [ 'X-Raw-B64', b64(sprintf($h101, 'websocket')) ],
+    [ 'X-Raw-No-Body-Read', 1 ], [ 'Expect', '100-continue' ], [ 'Content-Length', 5 ] ])
+    . 'hello');
+$got = PrxWs::read_until($c, qr/\r\n\r\n/);
+like $got, qr{\AHTTP/1\.1 101 [^\r]*\r\n(?:(?!\r\n\r\n).)*\r\n\r\n\z}s,
+    'Expect: 100-continue with a body: the client gets the 101 and nothing else';
+$c->send("GET /after-held HTTP/1.1\r\nHost: x\r\n\r\n");
+$got = PrxWs::read_until($c, qr/raw ok\n/);
+is +($raw->requests)[-1]{request_line} // 'none', 'helloGET /after-held HTTP/1.1',
+    'the origin got the held body right after its 101, then the tunnel\'s bytes';
 $c->close;
 # a tunnelled backend connection is never reused
 $res = GET '/raw/next';

@@ -911,6 +911,9 @@ static int switch_protocols(http_ctx *x, prx_http_head *h)
         release_backend(x, NULL);
         return DONE;
     }
+    /* past the 101 no "100 Continue" may reach the client: httpd's input
+     * filter would send one when the held-back body is read */
+    r->expecting_100 = 0;
     if (x->expect100 && !x->body_sent && send_held_body(x) != OK) {
         release_backend(x, NULL);
         return DONE;

@@ -95,15 +95,16 @@ static int must_close(http_ctx *x)
 /*
  * spec http.md §7.1: the client's Upgrade value when the request is to be
  * sent as an upgrade, else NULL. Never with force-proxy-request-1.0, for
- * sub-requests, or from an HTTP/1.0 client (whose Upgrade a server must
- * ignore, RFC 9110 §7.8).
+ * sub-requests, from an HTTP/1.0 client (whose Upgrade a server must
+ * ignore, RFC 9110 §7.8), or on an HTTP/2 stream (no Upgrade there, and
+ * the tunnel needs a connection of its own).
  */
 static const char *upgrade_of(http_ctx *x)
 {
     request_rec *r = x->r;
     const char *up = apr_table_get(r->headers_in, "Upgrade");
 
-    if (!up || x->force10 || r->main
+    if (!up || x->force10 || r->main || r->connection->master
         || r->proto_num < HTTP_VERSION(1, 1)) {
         return NULL;
     }

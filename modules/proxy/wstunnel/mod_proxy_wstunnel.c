@@ -262,7 +262,9 @@ static int ws_handler(request_rec *r, prx_worker *worker,
     if (!u.port) {
         u.port = def_port;
     }
-    if (!(proto = protocol_for(worker, up, &expected, r->pool))) {
+    if (!(proto = protocol_for(worker, up, &expected, r->pool))
+        || r->connection->master) {
+        /* (an HTTP/2 stream has no connection of its own to tunnel) */
         return upgrade_required(r, up, expected);
     }
     if (prx_conn_acquire(worker, r, 1, &c) != APR_SUCCESS) {
