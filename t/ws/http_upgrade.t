@@ -22,7 +22,7 @@ use PrxTest;
 use PrxWs;
 use PrxBackend ();
 
-plan tests => 14 + 4 + 3 + 9 + 14 + 2 + 1,
+plan tests => 14 + 4 + 3 + 9 + 14 + 4 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c'), need(PrxWs::need());
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_echo');
@@ -197,6 +197,19 @@ $c->send("GET /after-held HTTP/1.1\r\nHost: x\r\n\r\n");
 $got = PrxWs::read_until($c, qr/raw ok\n/);
 is +($raw->requests)[-1]{request_line} // 'none', 'helloGET /after-held HTTP/1.1',
     'the origin got the held body right after its 101, then the tunnel\'s bytes';
+$c->close;
+# the same with a client that waits: the body is read only after the 101
+$c = PrxTest::Raw->new($port);
+$c->send(upgrade_req('/raw/held2', headers => [ [ 'X-Raw-B64', b64(sprintf($h101, 'websocket')) ],
+    [ 'X-Raw-No-Body-Read', 1 ], [ 'Expect', '100-continue' ], [ 'Content-Length', 5 ] ]));
+$got = PrxWs::read_until($c, qr/\r\n\r\n/);
+$c->send('hello');
+$got .= PrxWs::read_until($c, qr/100 Continue/, 1);
+unlike $got, qr/100 Continue/, 'a client that waits for the 101 to send its body: no 100 after the 101';
+$c->send("GET /after-held2 HTTP/1.1\r\nHost: x\r\n\r\n");
+PrxWs::read_until($c, qr/raw ok\n/);
+is +($raw->requests)[-1]{request_line} // 'none', 'helloGET /after-held2 HTTP/1.1',
+    'and the origin gets it before the tunnel\'s bytes';
 $c->close;
 # a tunnelled backend connection is never reused
 $res = GET '/raw/next';
