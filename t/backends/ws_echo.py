@@ -17,6 +17,8 @@
 # Text messages that are commands instead of data:
 #   __push <ms> <text>     answers "pushed", then sends <text> after <ms>
 #   __close <code> <why>   the origin starts the close handshake
+#   __frag <k> <size>      sends <size> bytes of PrxBackend::filler as one
+#                          binary message in <k> fragments
 #   __info                 answers the handshake record as JSON
 #
 # Command line (PrxTest::backend passes the first four):
@@ -53,6 +55,12 @@ def record(rec):
 def log(msg):
     sys.stderr.write("[%.3f] ws_echo[%d]: %s\n" % (time.time(), os.getpid(), msg))
     sys.stderr.flush()
+
+
+def filler(n):
+    # the same bytes as PrxBackend::filler(n)
+    unit = b"".join(b"%07d\n" % i for i in range(1024))
+    return (unit * (n // len(unit) + 1))[:n]
 
 
 def raw_headers(h):
@@ -111,6 +119,12 @@ async def handler(ws, path):
             elif kind == "text" and msg.startswith("__close "):
                 _, code, why = (msg.split(" ", 2) + [""])[:3]
                 await ws.close(int(code), why)
+            elif kind == "text" and msg.startswith("__frag "):
+                _, k, size = msg.split(" ")
+                data = filler(int(size))
+                step = max(1, len(data) // int(k))
+                await ws.send([data[i:i + step]
+                               for i in range(0, len(data), step)])
             elif kind == "text" and msg == "__info":
                 await ws.send(json.dumps(info, sort_keys=True))
             else:

@@ -22,7 +22,7 @@ use PrxTest;
 use PrxWs;
 use PrxBackend ();
 
-plan tests => 14 + 4 + 3 + 9 + 14 + 4 + 1,
+plan tests => 15 + 4 + 3 + 9 + 14 + 4 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c'), need(PrxWs::need());
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_echo');
@@ -67,6 +67,10 @@ my @m = msgs_of($hs->{conn});
 is join(' ', map { $_->{len} } @m[1, 2]), (6 << 20) . ' ' . (1 << 20),
     'the origin got each as one message of the full size';
 ok $ws->cmd(op => 'ping', name => 'a')->{ok}, 'a ping gets its pong';
+$ws->cmd(op => 'send', name => 'a', text => '__frag 40 3000000');
+$r = $ws->cmd(op => 'recv', name => 'a', timeout => 20);
+is "$r->{len} $r->{sha1}", '3000000 ' . Digest::SHA::sha1_hex(PrxBackend::filler(3_000_000)),
+    'a 3 MB message the origin sends in 40 fragments arrives intact';
 # the origin speaks first after a second of silence (parked under event)
 $r = $ws->cmd(op => 'send', name => 'a', text => '__push 1500 after a silence');
 is $ws->cmd(op => 'recv', name => 'a')->{text} // 'none', 'pushed', 'the origin acknowledges';

@@ -18,8 +18,10 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET);
 use PrxTest;
 use PrxWs;
+use PrxBackend ();
+use Digest::SHA ();
 
-plan tests => 10 + 5 + 3 + 4 + 3 + 1,
+plan tests => 11 + 5 + 3 + 4 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
     need(PrxWs::need());
 
@@ -55,6 +57,10 @@ is "$r->{match}/$r->{len}", '1/' . (5 << 20), 'a 5 MiB binary message';
 is $ws->cmd(op => 'echo', name => 'a', size => 300_000, fragments => 30)->{match}, 1,
     'a message in 30 fragments';
 ok $ws->cmd(op => 'ping', name => 'a')->{ok}, 'ping/pong';
+$ws->cmd(op => 'send', name => 'a', text => '__frag 25 2000000');
+$r = $ws->cmd(op => 'recv', name => 'a', timeout => 20);
+is "$r->{len} $r->{sha1}", '2000000 ' . Digest::SHA::sha1_hex(PrxBackend::filler(2_000_000)),
+    'a 2 MB message from the origin in 25 fragments';
 $r = $ws->cmd(op => 'close', name => 'a', code => 1001, reason => 'going away');
 is "$r->{code} $r->{reason}", '1001 going away', 'the close handshake is answered';
 $ws->open('a2', "$base/chat/a2");
