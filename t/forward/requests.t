@@ -31,7 +31,7 @@ my @verbatim = (
     "/utf8/\xc3\xa9",
 );
 
-plan tests => 8 + @verbatim + 1 + 4 + 6 + 6 + 7 + 7 + 6 + 5 + 4 + 1,
+plan tests => 8 + @verbatim + 1 + 4 + 6 + 6 + 4 + 7 + 7 + 6 + 5 + 4 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'forward_req');
@@ -41,7 +41,7 @@ my $hello = "hello from the origin\n";
 
 my %port = map { $_ => PrxForward::port($_) }
     qw(forward_req forward_unsafe forward_off forward_deny forward_narrow
-       forward_auth forward_auth_chain);
+       forward_auth forward_auth_chain forward_mixed);
 
 sub seen { my @r = $echo->requests; scalar @r }
 sub hdr { PrxTest::header_of(@_) }
@@ -132,6 +132,21 @@ for my $v (qw(forward_req forward_unsafe)) {
 $res = PrxForward::request($port{forward_unsafe}, 'GET', "$origin/a%01b");
 is $res->{status}, 200, 'an encoded one (%01) is no control character';
 is seen(), $before + 1, 'only the encoded one reached the origin';
+
+# --- ProxyPass in the same vhost applies to local requests only ------------------
+my $mixed = PrxForward::port('forward_mixed');
+$res = PrxForward::request($mixed, 'GET', "$origin/rev/x%2Fy");
+$rec = PrxTest::echo_of($res->{body}) || {};
+is $rec->{target}, '/rev/x%2Fy', 'an absolute URI is forwarded as it is, no ProxyPass';
+$res = PrxForward::request($mixed, 'GET', "$origin/enc/x%2Fy");
+$rec = PrxTest::echo_of($res->{body}) || {};
+is $rec->{target}, '/enc/x%2Fy', '... not even one with mapping=encoded';
+$res = PrxForward::request($mixed, 'GET', '/rev/z', headers => ["Host: localhost:$mixed"]);
+$rec = PrxTest::echo_of($res->{body}) || {};
+is $rec->{target}, '/reverse/z', 'while a local request is reverse-proxied by ProxyPass';
+$res = PrxForward::request($mixed, 'GET', "http://localhost:$mixed/rev/w");
+$rec = PrxTest::echo_of($res->{body}) || {};
+is $rec->{target}, '/reverse/w', '... also when it names this server in absolute form';
 
 # --- ProxyRequests Off: never forwarded -------------------------------------
 $before = seen();
