@@ -5,13 +5,14 @@
 # Sourced by bench/run; it writes raw files into $OUT, bench/report reads
 # them.
 
-# proc_ticks PID...: utime+stime+cutime+cstime, in clock ticks, of the
-# given processes and their children (threads included: /proc/PID/stat
-# sums them; children that exited and were reaped count in cutime).
+# proc_ticks PID...: "USER SYS" clock ticks (utime+cutime, stime+cstime)
+# of the given processes and their children (threads included:
+# /proc/PID/stat sums them; children that exited and were reaped count in
+# cutime/cstime).
 proc_ticks() {
     perl -e '
         my %root = map { $_ => 1 } @ARGV;
-        my $sum = 0;
+        my ($user, $sys) = (0, 0);
         for my $f (glob "/proc/[0-9]*/stat") {
             open(my $h, "<", $f) or next;
             my $l = <$h>;
@@ -20,9 +21,10 @@ proc_ticks() {
             $l =~ s/^.*\) //;
             my @f = split " ", $l;
             next unless $root{$pid} || $root{$f[1]};
-            $sum += $f[11] + $f[12] + $f[13] + $f[14];
+            $user += $f[11] + $f[13];
+            $sys += $f[12] + $f[14];
         }
-        print "$sum\n";' "$@"
+        print "$user $sys\n";' "$@"
 }
 
 # parse_wrk FILE: requests, seconds, req/s, p50 and p99 in ms, socket
@@ -63,10 +65,10 @@ wrk_args() {
 declare -A CMD_SEEN
 
 # wrk_once SCENARIO CONFIG SECONDS OUTFILE: runs wrk pinned to the load
-# core; prints the parse_wrk fields and the CPU ticks the config's
-# processes spent meanwhile.
+# core; prints the parse_wrk fields, then the CPU ticks the config's
+# processes spent meanwhile (user + kernel) and the kernel's part of them.
 wrk_once() {
-    local s=$1 c=$2 secs=$3 out=$4 roots t0 t1
+    local s=$1 c=$2 secs=$3 out=$4 roots u0 s0 u1 s1
     local -a cmd
     mapfile -t cmd < <(wrk_args "$s" "$c" "$secs")
     if [ -z "${CMD_SEEN[$s:$c]:-}" ] && [ "$out" != "$RUN/warmup.txt" ]; then
@@ -77,11 +79,11 @@ wrk_once() {
     fi
     roots=$(cfg_roots "$c")
     # shellcheck disable=SC2086
-    t0=$(proc_ticks $roots)
+    read -r u0 s0 < <(proc_ticks $roots)
     BENCH_POST_BYTES=65536 "${PIN_LOAD[@]}" "${cmd[@]}" >"$out" 2>&1
     # shellcheck disable=SC2086
-    t1=$(proc_ticks $roots)
-    printf '%s\t%s\n' "$(parse_wrk "$out")" "$((t1 - t0))"
+    read -r u1 s1 < <(proc_ticks $roots)
+    printf '%s\t%s\t%s\n' "$(parse_wrk "$out")" "$((u1 + s1 - u0 - s0))" "$((s1 - s0))"
 }
 
 # --- RSS of the httpd child while 1 GiB streams through it ------------------------

@@ -60,6 +60,8 @@ build_ours() {
             die "PRX_BUILDDIR=$B is a sanitizer build: its modules do not load into a plain httpd"
         fi
         BUILD_NOTE="PRX_BUILDDIR=$B (as given)"
+        BUILD_COMMIT="? (PRX_BUILDDIR)"
+        BUILD_DIRTY=0
     else
         case "$SOURCE" in worktree|HEAD) ;; *) die "BENCH_SOURCE=$SOURCE: use worktree or HEAD" ;; esac
         B=$DIR/build
@@ -92,6 +94,11 @@ build_ours() {
             die "the build failed; log: $blog"
         fi
         BUILD_NOTE="$B, built from the $SOURCE of $src"
+        BUILD_COMMIT=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')
+        BUILD_DIRTY=0
+        if [ "$SOURCE" = worktree ]; then
+            BUILD_DIRTY=$(git -C "$src" status --porcelain --untracked-files=normal 2>/dev/null | wc -l)
+        fi
     fi
     HTTPD=$(sed -n 's/^HTTPD_BIN = //p' "$B/Makefile")
     APXS=$(sed -n 's/^APXS = //p' "$B/Makefile")
@@ -514,9 +521,6 @@ write_meta() {
     else
         perf="not available"
     fi
-    local commit dirty
-    commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')
-    dirty=$(git -C "$src" status --porcelain 2>/dev/null | wc -l)
     {
         printf 'date\t%s\n' "$(date -u '+%F %T UTC')"
         printf 'stamp\t%s\n' "$stamp"
@@ -535,8 +539,8 @@ write_meta() {
         printf 'strace\t%s\n' "$(first_line strace -V | sed 's/ -- version//')"
         printf 'curl\t%s\n' "$(first_line curl -V | cut -d' ' -f1-2)"
         printf 'perf\t%s\n' "$perf"
-        printf 'commit\t%s\n' "$commit"
-        printf 'dirty_files\t%s\n' "$dirty"
+        printf 'commit\t%s\n' "$BUILD_COMMIT"
+        printf 'dirty_files\t%s\n' "$BUILD_DIRTY"
         printf 'build\t%s\n' "$BUILD_NOTE"
         printf 'ours_balancer\t%s\n' "$OURS_BALANCER"
         printf 'rounds\t%s\n' "$ROUNDS"
