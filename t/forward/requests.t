@@ -162,6 +162,12 @@ ok $res->{status} >= 400 && $res->{status} < 500 && $res->{status} != 407,
     "ProxyRequests Off: CONNECT is refused ($res->{status})";
 $res = PrxForward::request($port{forward_off}, 'GET', "ftp://127.0.0.1:$eport/x");
 isnt $res->{status}, 200, "... an ftp:// URL is not fetched ($res->{status})";
+for my $shape ([ 'GET', "HTTP://127.0.0.1:$eport/hello.txt" ], [ 'HEAD', "$origin/hello.txt" ],
+               [ 'OPTIONS', "$origin/x" ], [ 'TRACE', "$origin/x", 'Max-Forwards: 1' ],
+               [ 'PUT', "$origin/x" ], [ 'GET', "//127.0.0.1:$eport/x" ]) {
+    my ($m, $u, @h) = @$shape;
+    PrxForward::request($port{forward_off}, $m, $u, headers => [ "Host: 127.0.0.1:$eport", @h ]);
+}
 is seen(), $before, 'ProxyRequests Off: the origin saw nothing at all';
 
 # --- who may use the proxy: <Proxy> sections ---------------------------------
