@@ -158,8 +158,12 @@ static const char *add_remote(cmd_parms *cmd, const char *match,
     }
     if (creds) {
         if (!ap_strchr_c(creds, ':')) {
-            return apr_psprintf(cmd->pool, "%s: credentials must be "
-                                "user:password", cmd->cmd->name);
+            /* stock sends them as they are: a config written for it must
+             * still start */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                         PRXLOGNO(00096) "%s %s %s: the credentials have no "
+                         "':' (user:password); they are sent as given",
+                         cmd->cmd->name, match, url);
         }
         e->creds = apr_pstrcat(cmd->pool, "Basic ",
                                ap_pbase64encode(cmd->pool, (char *)creds),
