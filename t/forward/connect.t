@@ -28,7 +28,7 @@ use PrxForward;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $certs = -s PrxTest::vars('t_conf') . '/certs/ca.crt';
 
-plan tests => 7 + 9 + 7 + 6 + 2 + 5 + 7 + 12 + 3 + 3 + 1,
+plan tests => 7 + 9 + 7 + 6 + 2 + 5 + 7 + 13 + 3 + 3 + 1,
     need_module('mod_proxy.c', 'mod_proxy_connect.c');
 
 my $tun = PrxTest::backend('tunnel', name => 'forward_tunnel');
@@ -44,7 +44,8 @@ my %p = map { $_ => PrxForward::port($_) }
        forward_connect_nohalf forward_connect_idle forward_connect_chain
        forward_connect_upecho forward_connect_deadup forward_connect_dnsup
        forward_connect_tlsport forward_connect_tls forward_connect_silentup
-       forward_connect_closeup forward_connect_idle_pt forward_connect_source);
+       forward_connect_closeup forward_connect_idle_pt forward_connect_source
+       forward_connect_noproxy);
 
 # the record tunnel.pl wrote for the last connection whose command was `cmd`
 sub record_of {
@@ -257,6 +258,13 @@ ok $t->{status} == 200 && $t->{status_line} =~ /^HTTP\/1\.1 200 OK/,
 is $rec->{request_line}, "CONNECT 127.0.0.1:$tport HTTP/1.0", 'A sent it "CONNECT host:port HTTP/1.0"';
 ok PrxTest::header_of($rec, 'Proxy-agent') && !PrxTest::header_of($rec, 'Proxy-Authorization'),
     '... with Proxy-agent and without the entry\'s credentials';
+$t->close;
+my $up_before = () = $up->requests;
+$t = tunnel('forward_connect_noproxy', "127.0.0.1:$tport");
+$t->send("ECHO\nno proxy\n");
+ok $t->{status_line} eq 'HTTP/1.0 200 Connection Established' && ($t->read_line // '') eq "no proxy\n"
+    && (() = $up->requests) == $up_before,
+    'NoProxy 127.0.0.1: the CONNECT goes direct, the upstream sees nothing';
 $t->close;
 $t = tunnel('forward_connect_deadup', "127.0.0.1:$tport");
 $t->send("ECHO\ndirect after all\n");
