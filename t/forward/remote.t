@@ -236,8 +236,11 @@ is who($rec), 'up3', 'ProxyPassInherit Off: only its own entries';
 is who($rec), 'remote', 'ProxyPassInherit Off and no entries of its own: direct';
 ($res, $rec) = get($ip{none}, 'http://main.invalid/x');
 ok $res->{status} >= 500, "... so a name only the upstream knows fails ($res->{status})";
+my $before = n($echo{remote});
+($res) = get(PrxForward::port('forward_inherit_noreq'), "$origin/hello.txt");
+ok $res->{status} == 200 && $res->{body} eq "hello from the origin\n" && n($echo{remote}) == $before,
+    'a vhost saying ProxyRequests Off under a main server saying On: served locally';
 $inh->stop;
-ok 1, 'the inheritance httpd stopped';
 
 # PRX00316: the failing upstream (reset); PRX00015: DNS failures of
 # direct targets; PRX00016: refused direct connections
