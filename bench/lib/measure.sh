@@ -86,6 +86,17 @@ wrk_once() {
     printf '%s\t%s\t%s\n' "$(parse_wrk "$out")" "$((u1 + s1 - u0 - s0))" "$((s1 - s0))"
 }
 
+# note_cmd WHAT COMMAND...: records a command of the deterministic figures
+# (the first of each kind) for the report.
+note_cmd() {
+    local what=$1 shown
+    shift
+    [ -z "${CMD_SEEN[extra:$what]:-}" ] || return 0
+    CMD_SEEN[extra:$what]=1
+    printf -v shown '%q ' "$@"
+    printf 'extra\t%s\t%s\n' "$what" "${shown% }" >>"$OUT/commands.tsv"
+}
+
 # --- RSS of the httpd child while 1 GiB streams through it ------------------------
 vm_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
@@ -117,9 +128,11 @@ measure_rss() {
             sample_rss "$child" "$RUN/rss.sample" &
             local sp=$!
             if [ "$dir" = response ]; then
+                note_cmd rss-response curl -s -o /dev/null "$url/o/huge.bin"
                 res=$("${PIN_LOAD[@]}" curl -s -o /dev/null -w '%{http_code} %{size_download}' \
                     --max-time 300 "$url/o/huge.bin")
             else
+                note_cmd rss-upload curl -s -o /dev/null -H 'Expect:' -X POST -T "$WWW/o/huge.bin" "$url/o/upload"
                 res=$("${PIN_LOAD[@]}" curl -s -o /dev/null -w '%{http_code} %{size_upload}' \
                     --max-time 300 -H 'Expect:' -H 'Content-Type: application/octet-stream' \
                     -X POST -T "$WWW/o/huge.bin" "$url/o/upload")
@@ -187,6 +200,8 @@ strace_batch() {
     [ -n "$pid" ] || { log "strace: no serving process for $c"; return 1; }
     url=http://127.0.0.1:$(cfg_port "$c")$path
     run_batch "$url" 20 || return 1
+    note_cmd strace strace -c -f -p "<child of $c>" -o "$f"
+    note_cmd batch curl -s -K "$(batch_file "$url" "$BATCH")" "# $BATCH x GET $url, one connection"
     strace -c -f -p "$pid" -o "$f" 2>"$f.log" &
     spid=$!
     for n in $(seq 100); do
@@ -256,6 +271,10 @@ callgrind_one() {
         --callgrind-out-file="$CG_DIR/callgrind.out" \
         "$HTTPD" -X -f "$CG_DIR/httpd.conf" >"$CG_DIR/valgrind.log" 2>&1 &
     CG_PID=$!
+    note_cmd callgrind "${PIN_PROXY[@]}" "${AS_NOBODY[@]}" valgrind --tool=callgrind \
+        --vgdb-prefix="$CG_DIR/vgdb" --callgrind-out-file="$CG_DIR/callgrind.out" \
+        "$HTTPD" -X -f "$CG_DIR/httpd.conf"
+    note_cmd callgrind-control callgrind_control --vgdb-prefix="$CG_DIR/vgdb" "-z|-d NAME" "$CG_PID"
     echo "$CG_PID" >"$CG_DIR/valgrind.pid"
     SERVICES+=("callgrind-$c:$CG_DIR/valgrind.pid")
     if ! wait_http "$url/o/small.txt" 120; then
