@@ -257,6 +257,8 @@ DocumentRoot "$WWW"
 <Directory "$WWW">
     Require all granted
 </Directory>
+# BENCH_HTTPD_EXTRA (before the ProxyPass lines, which create the workers)
+$HTTPD_EXTRA
 ProxyPass /o/ http://127.0.0.1:$P_O1/o/
 <IfModule mod_proxy_balancer.c>
 <Proxy balancer://pool>
@@ -556,6 +558,7 @@ write_meta() {
         printf 'cg_large\t%s\n' "$CG_LARGE"
         printf 'rss_bytes\t%s\n' "$RSS_BYTES"
         printf 'pinning\t%s\n' "$pinning"
+        printf 'httpd_extra\t%s\n' "$(printf '%s' "$HTTPD_EXTRA" | tr '\n' ';')"
         printf 'clk_tck\t%s\n' "$(getconf CLK_TCK)"
         printf 'ports\torigin o1 %s, o2 %s; ours %s; stock %s; nginx %s; haproxy %s\n' \
             "$P_O1" "$P_O2" "$P_OURS" "$P_STOCK" "$P_NGINX" "$P_HAPROXY"
