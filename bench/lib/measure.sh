@@ -86,15 +86,14 @@ wrk_once() {
     printf '%s\t%s\t%s\n' "$(parse_wrk "$out")" "$((u1 + s1 - u0 - s0))" "$((s1 - s0))"
 }
 
-# note_cmd WHAT COMMAND...: records a command of the deterministic figures
-# (the first of each kind) for the report.
+# note_cmd WHAT WORDS...: records a command of the deterministic figures
+# (the first of each kind) for the report, words joined by spaces.
 note_cmd() {
-    local what=$1 shown
+    local what=$1
     shift
     [ -z "${CMD_SEEN[extra:$what]:-}" ] || return 0
     CMD_SEEN[extra:$what]=1
-    printf -v shown '%q ' "$@"
-    printf 'extra\t%s\t%s\n' "$what" "${shown% }" >>"$OUT/commands.tsv"
+    printf 'extra\t%s\t%s\n' "$what" "$*" >>"$OUT/commands.tsv"
 }
 
 # --- RSS of the httpd child while 1 GiB streams through it ------------------------
@@ -132,7 +131,7 @@ measure_rss() {
                 res=$("${PIN_LOAD[@]}" curl -s -o /dev/null -w '%{http_code} %{size_download}' \
                     --max-time 300 "$url/o/huge.bin")
             else
-                note_cmd rss-upload curl -s -o /dev/null -H 'Expect:' -X POST -T "$WWW/o/huge.bin" "$url/o/upload"
+                note_cmd rss-upload curl -s -o /dev/null -H "'Expect:'" -X POST -T "$WWW/o/huge.bin" "$url/o/upload"
                 res=$("${PIN_LOAD[@]}" curl -s -o /dev/null -w '%{http_code} %{size_upload}' \
                     --max-time 300 -H 'Expect:' -H 'Content-Type: application/octet-stream' \
                     -X POST -T "$WWW/o/huge.bin" "$url/o/upload")
@@ -200,8 +199,8 @@ strace_batch() {
     [ -n "$pid" ] || { log "strace: no serving process for $c"; return 1; }
     url=http://127.0.0.1:$(cfg_port "$c")$path
     run_batch "$url" 20 || return 1
-    note_cmd strace strace -c -f -p "<child of $c>" -o "$f"
-    note_cmd batch curl -s -K "$(batch_file "$url" "$BATCH")" "# $BATCH x GET $url, one connection"
+    note_cmd strace strace -c -f -p "CHILD_PID" -o "$f"
+    note_cmd batch curl -s -K "$(batch_file "$url" "$BATCH")" " # $BATCH x GET $url, one connection"
     strace -c -f -p "$pid" -o "$f" 2>"$f.log" &
     spid=$!
     for n in $(seq 100); do
@@ -274,7 +273,8 @@ callgrind_one() {
     note_cmd callgrind "${PIN_PROXY[@]}" "${AS_NOBODY[@]}" valgrind --tool=callgrind \
         --vgdb-prefix="$CG_DIR/vgdb" --callgrind-out-file="$CG_DIR/callgrind.out" \
         "$HTTPD" -X -f "$CG_DIR/httpd.conf"
-    note_cmd callgrind-control callgrind_control --vgdb-prefix="$CG_DIR/vgdb" "-z|-d NAME" "$CG_PID"
+    note_cmd callgrind-control callgrind_control --vgdb-prefix="$CG_DIR/vgdb" "-z (or -d NAME)" "$CG_PID" \
+        " # as nobody, like valgrind"
     echo "$CG_PID" >"$CG_DIR/valgrind.pid"
     SERVICES+=("callgrind-$c:$CG_DIR/valgrind.pid")
     if ! wait_http "$url/o/small.txt" 120; then
