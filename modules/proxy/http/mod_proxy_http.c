@@ -284,6 +284,7 @@ static int connect_backend(http_ctx *x, int fresh)
     const char *host = x->proxyname ? x->proxyname : x->uri.hostname;
     apr_port_t port = x->proxyname ? x->proxyport : x->uri.port;
     http_conn_buf *cb;
+    apr_size_t need;
     prx_fail fail = PRX_FAIL_CONNECT;
     apr_status_t rv;
     int st;
@@ -325,17 +326,20 @@ static int connect_backend(http_ctx *x, int fresh)
                                      NULL));
     }
     /* the read buffer lives with the connection: one allocation per
-     * socket, not per request */
+     * socket, not per request. Its size is the server's ProxyIOBufferSize
+     * of this request (spec core.md §3.20: mod_proxy_http reads by the
+     * server value, wherever the directive stands relative to the
+     * ProxyPass lines); a connection pooled for a server with a smaller
+     * value grows its buffer once. */
     cb = x->c->scheme_data;
+    need = x->conf->io_buffer_size >= 512 ? x->conf->io_buffer_size : 8192;
     if (!cb) {
-        cb = apr_palloc(x->c->pool, sizeof(*cb));
-        cb->size = x->worker->p.io_buffer_size;
-        if (cb->size < 512) {
-            cb->size = x->conf->io_buffer_size >= 512
-                       ? x->conf->io_buffer_size : 8192;
-        }
-        cb->buf = apr_palloc(x->c->pool, cb->size);
+        cb = apr_pcalloc(x->c->pool, sizeof(*cb));
         x->c->scheme_data = cb;
+    }
+    if (cb->size < need) {
+        cb->size = need;
+        cb->buf = apr_palloc(x->c->pool, cb->size);
     }
     x->buf = cb->buf;
     x->bufsize = cb->size;
