@@ -282,7 +282,11 @@ static int proxy_handler(request_rec *r)
     sc = prx_server_conf_get(r->server);
     pr = route_req_make(r);
     pr->scheme = scheme;
-    pr->target_host = target_host(r, url);
+    /* only ProxyBlock and ProxyRemote/NoProxy look at the target host:
+     * don't parse the URL a second time for nothing */
+    if (sc->blocks->nelts || sc->remotes->nelts) {
+        pr->target_host = target_host(r, url);
+    }
     if (sc->blocks->nelts && prx_blocked(r, pr->target_host, NULL)) {
         return prx_error(r, HTTP_FORBIDDEN,
                          "Connect to remote machine blocked");
