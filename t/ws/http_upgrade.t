@@ -22,7 +22,7 @@ use PrxTest;
 use PrxWs;
 use PrxBackend ();
 
-plan tests => 15 + 4 + 3 + 9 + 14 + 4 + 1,
+plan tests => 15 + 4 + 2 + 3 + 9 + 14 + 4 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c'), need(PrxWs::need());
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_echo');
@@ -96,6 +96,14 @@ is join(' ', map { ($ws->open("c$_", "$base/$_/c")->{status} // 0) } qw(any list
     'upgrade=ANY and upgrade=h2c,websocket: 101';
 # (closed when done: under prefork each open tunnel holds a process)
 $ws->cmd(op => 'close', name => $_) for qw(b cany clist);
+
+# RewriteRule [P] to a ws:// URL (the generic worker) when the client
+# asks for WebSocket
+$r = $ws->open('g', "$base/rw/g");
+is $r->{status} // $r->{error}, 101, 'RewriteRule [P] to ws:// (generic worker): 101';
+is $ws->cmd(op => 'echo', name => 'g', size => 1 << 20, binary => 1, wait => 30)->{match}, 1,
+    'and a 1 MiB echo';
+$ws->cmd(op => 'close', name => 'g');
 
 # not sent as an upgrade: an http:// worker without upgrade= (the
 # WebSocket origin then refuses with 426, whose Upgrade is dropped), an
