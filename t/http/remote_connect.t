@@ -6,7 +6,8 @@
 # request with Connection: close -- such connections are never pooled; a
 # refusal, or bytes after the upstream's answer, is a 503; an oversized
 # answer head is read to its end. http:// and ws:// targets go to the
-# upstream in absolute form (ws:// as http://) with the credentials.
+# upstream in absolute form (ws:// as http://) with the credentials. A
+# wss:// WebSocket origin works through the same CONNECT tunnel.
 # Upstreams: t/backends/connect_proxy.pl (records the CONNECT) and the
 # echo origin. Config: t/conf/http_remote.conf.in.
 
@@ -17,10 +18,11 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET);
 use MIME::Base64 ();
 use PrxTest;
+use PrxWs;
 
 my $certs = PrxTest::vars('t_conf') . '/certs/client.pem';
-plan tests => 12 + 3 + 5 + 6 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
-    need(-s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 });
+plan tests => 12 + 3 + 3 + 5 + 6 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
+    need(-s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 }), need(PrxWs::need());
 
 my $up = PrxTest::backend('connect_proxy', name => 'http_remote_up');
 my $up407 = PrxTest::backend('connect_proxy', name => 'http_remote_up407', args => [qw(--status 407)]);
@@ -28,6 +30,9 @@ my $uppad = PrxTest::backend('connect_proxy', name => 'http_remote_uppad', args 
 my $uptrail = PrxTest::backend('connect_proxy', name => 'http_remote_uptrail',
                                args => [ '--trailing', 'junk' ]);
 my $echo = PrxTest::backend('echo', name => 'http_remote_echo');
+my $tdir = PrxTest::vars('t_conf') . '/certs';
+my $wss = PrxTest::backend('ws_echo', name => 'http_remote_wss',
+    args => [ '--tls-cert', "$tdir/origin.crt", '--tls-key', "$tdir/origin.key" ]);
 my $oport = PrxTest::vars('http_remote_origin_port')
     // (split /:/, Apache::Test::config()->{vhosts}{http_remote_origin}{hostport})[-1];
 my $creds = 'Basic ' . MIME::Base64::encode_base64('prx:secret', '');
@@ -65,6 +70,17 @@ GET '/tlsnc/hello.txt';
 GET '/tlsnc/hello.txt', 'Proxy-Authorization' => '';
 is join(' ', map { hdr($_, 'Proxy-Authorization') } ($up->requests)[1, 2]), 'none none',
     'and none without one, or with an empty one';
+
+# wss:// through the upstream: CONNECT, TLS inside, the Upgrade, the tunnel
+$up->clear;
+my $ws = PrxWs->new;
+my $wr = $ws->open('w', 'ws://127.0.0.1:' . PrxWs::port('http_remote') . '/wss/w');
+is $wr->{status} // $wr->{error}, 101, 'wss:// through the upstream: 101';
+$wr = $ws->cmd(op => 'echo', name => 'w', size => 1 << 20, binary => 1, wait => 30);
+is "$wr->{match}/$wr->{len}", '1/' . (1 << 20), 'a 1 MiB message through TLS inside the CONNECT tunnel';
+is +($up->requests)[0]{request_line} // 'none', 'CONNECT localhost:' . $wss->port . ' HTTP/1.0',
+    'the upstream got the CONNECT for the WebSocket origin';
+$ws->quit;
 
 # an upstream that refuses, sends bytes after its answer, or answers with
 # an oversized head
