@@ -101,32 +101,36 @@ static prx_hp_status field_check(const char *line, apr_size_t len,
                                  apr_size_t *val_len)
 {
     const unsigned char *s = (const unsigned char *)line;
-    const unsigned char *colon;
-    apr_size_t i, start, end;
+    apr_size_t i, n, start, end;
+    int name_ok = 1;
 
-    for (i = 0; i < len; i++) {
-        if (!is_field_char(s[i])) {
-            return PRX_HP_BAD_HEADER;
-        }
-    }
     /* A leading SP/HT is obsolete line folding (RFC 9112 5.2): unfolding it
      * ourselves could join lines another parser keeps apart. */
     if (len > 0 && is_ows(s[0])) {
         return PRX_HP_BAD_HEADER;
     }
-    colon = memchr(s, ':', len);
-    if (colon == NULL) {
-        return PRX_HP_NO_COLON;
+    /* one pass up to the colon: every byte must be a field byte, and the
+     * name a token (which also refuses "Name : value", read as "Name" by
+     * some peers) */
+    for (n = 0; n < len && s[n] != ':'; n++) {
+        if (!tchar_map[s[n]]) {
+            if (!is_field_char(s[n])) {
+                return PRX_HP_BAD_HEADER;
+            }
+            name_ok = 0;
+        }
     }
-    *name_len = (apr_size_t)(colon - s);
-    if (*name_len == 0) {
-        return PRX_HP_BAD_HEADER;
-    }
-    /* Also refuses "Name : value", which some peers read as "Name". */
-    for (i = 0; i < *name_len; i++) {
-        if (!is_tchar(s[i])) {
+    for (i = n; i < len; i++) {
+        if (!is_field_char(s[i])) {
             return PRX_HP_BAD_HEADER;
         }
+    }
+    if (n == len) {
+        return PRX_HP_NO_COLON;
+    }
+    *name_len = n;
+    if (n == 0 || !name_ok) {
+        return PRX_HP_BAD_HEADER;
     }
     start = *name_len + 1;
     end = len;
