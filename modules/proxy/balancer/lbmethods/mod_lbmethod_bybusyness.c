@@ -62,17 +62,12 @@ static apr_status_t bybusyness_reset(prx_balancer *b, server_rec *s)
     return APR_SUCCESS;
 }
 
-static apr_status_t bybusyness_age(prx_balancer *b, server_rec *s)
-{
-    return APR_SUCCESS;
-}
-
 static const prx_lbmethod bybusyness = {
     .name = "bybusyness",
     .finder = bybusyness_finder,
     .context = NULL,
     .reset = bybusyness_reset,
-    .age = bybusyness_age,
+    .age = NULL,              /* never called (as in stock) */
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 

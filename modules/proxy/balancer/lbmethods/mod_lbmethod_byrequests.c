@@ -60,17 +60,12 @@ static apr_status_t byrequests_reset(prx_balancer *b, server_rec *s)
     return APR_SUCCESS;
 }
 
-static apr_status_t byrequests_age(prx_balancer *b, server_rec *s)
-{
-    return APR_SUCCESS;
-}
-
 static const prx_lbmethod byrequests = {
     .name = "byrequests",
     .finder = byrequests_finder,
     .context = NULL,
     .reset = byrequests_reset,
-    .age = byrequests_age,
+    .age = NULL,              /* never called (as in stock) */
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 

@@ -66,17 +66,12 @@ static apr_status_t bytraffic_reset(prx_balancer *b, server_rec *s)
     return APR_SUCCESS;
 }
 
-static apr_status_t bytraffic_age(prx_balancer *b, server_rec *s)
-{
-    return APR_SUCCESS;
-}
-
 static const prx_lbmethod bytraffic = {
     .name = "bytraffic",
     .finder = bytraffic_finder,
     .context = NULL,
     .reset = bytraffic_reset,
-    .age = bytraffic_age,
+    .age = NULL,              /* never called (as in stock) */
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 

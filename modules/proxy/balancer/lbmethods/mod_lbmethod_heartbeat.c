@@ -246,17 +246,12 @@ static prx_worker *heartbeat_finder(prx_balancer *b, request_rec *r)
     return chosen;
 }
 
-static apr_status_t heartbeat_noop(prx_balancer *b, server_rec *s)
-{
-    return APR_SUCCESS;
-}
-
 static const prx_lbmethod heartbeat = {
     .name = "heartbeat",
     .finder = heartbeat_finder,
     .context = NULL,
-    .reset = heartbeat_noop,
-    .age = heartbeat_noop,
+    .reset = NULL,            /* no statistics of its own to forget */
+    .age = NULL,              /* never called (as in stock) */
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 
