@@ -1,13 +1,15 @@
 package PrxBackend;
 
 # The small forking HTTP/1.x server that every script in t/backends/ is
-# built on: listening on 127.0.0.1, signalling readiness, one child per
-# connection, reading request heads and bodies, and appending a record of
-# each request to a file the tests read back (PrxTest::Backend). What to
-# answer is the script's business; nothing here writes a response.
+# built on: listening on 127.0.0.1 (or --bind), signalling readiness, one
+# child per connection, reading request heads and bodies, and appending a
+# record of each request to a file the tests read back (PrxTest::Backend).
+# What to answer is the script's business; nothing here writes a response.
 #
 # Common command line (scripts add their own options):
 #   --port N          listen on N (0, the default, picks a free port)
+#   --bind ADDR       listen on the loopback address ADDR instead of
+#                     127.0.0.1 (127.0.0.2, ::1: one port, several origins)
 #   --unix PATH       listen on the unix socket PATH instead of TCP (an old
 #                     socket file there is removed; READY reports port 0)
 #   --ready-file F    once listening, write the port to F (atomically)
@@ -51,6 +53,7 @@ sub new {
     my $self = bless {
         name         => $a{name},
         port         => 0,
+        bind         => '127.0.0.1',
         idle_timeout => 30,
         set          => [],
         route        => [],
@@ -58,6 +61,7 @@ sub new {
     my @argv = @{ $a{argv} || [] };
     GetOptionsFromArray(\@argv,
         'port=i'         => \$self->{port},
+        'bind=s'         => \$self->{bind},
         'unix=s'         => \$self->{unix},
         'ready-file=s'   => \$self->{ready_file},
         'pid-file=s'     => \$self->{pid_file},
@@ -117,13 +121,21 @@ sub serve {
         $self->{port} = 0;
     }
     else {
-        $l = IO::Socket::INET->new(
-            LocalAddr => '127.0.0.1',
+        my $addr = $self->{bind};
+        die "$self->{name}: --bind $addr: not a loopback address\n"
+            unless $addr =~ /\A(?:127\.\d+\.\d+\.\d+|::1)\z/;
+        my $class = 'IO::Socket::INET';
+        if ($addr =~ /:/) {
+            require IO::Socket::IP;
+            $class = 'IO::Socket::IP';
+        }
+        $l = $class->new(
+            LocalAddr => $addr,
             LocalPort => $self->{port},
             Listen    => 128,
             ReuseAddr => 1,
             Proto     => 'tcp',
-        ) or die "$self->{name}: listen on 127.0.0.1:$self->{port}: $!\n";
+        ) or die "$self->{name}: listen on $addr:$self->{port}: $!\n";
         $self->{port} = $l->sockport;
     }
     $self->{master_pid} = $$;
@@ -145,7 +157,7 @@ sub serve {
     print STDOUT "READY $self->{port}\n";
     open STDOUT, '>', '/dev/null';
     $self->log_line($self->{unix} ? "listening on unix:$self->{unix}"
-                                  : "listening on 127.0.0.1:$self->{port}");
+                                  : "listening on $self->{bind}:$self->{port}");
 
     my $conn_id = 0;
     while (1) {

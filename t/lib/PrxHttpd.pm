@@ -17,6 +17,10 @@ package PrxHttpd;
 #                           define => 'PRX_WORKERS_POOL',
 #                           port => PrxTest::vars('backend_workers_pool_httpd_port'));
 #   $h->port; $h->url('/x'); $h->stop;     # stop is also done at exit
+#   $h->pid;                               # the parent (kill 'USR1': graceful)
+#   PrxHttpd->start(..., env => { LD_PRELOAD => $so, NAME => $value });
+#       # extra environment of that httpd (LD_PRELOAD: under the sanitizer
+#       # build the httpd wrapper of t/run-suite still puts libasan first)
 #   my ($ok, $out) = PrxHttpd::check_config('workers_sharing.conf');
 #       # "httpd -t" of the modules plus that file: what it printed
 #       # (startup warnings of the shared server go to its stderr, which
@@ -109,6 +113,7 @@ sub start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$dir/stdout";
         open STDERR, '>&', \*STDOUT;
+        @ENV{ keys %{ $o{env} } } = values %{ $o{env} } if $o{env};
         exec(PrxTest::vars('httpd'), '-d', $t, '-f', $file, '-D', $define,
             '-D', 'FOREGROUND') or POSIX::_exit(127);
     }
@@ -133,6 +138,7 @@ sub start {
 }
 
 sub port { $_[0]{port} }
+sub pid  { $_[0]{pid} }
 sub url  { "http://127.0.0.1:$_[0]{port}" . ($_[1] // '/') }
 
 # Stops httpd (SIGTERM to the parent, which stops its children) and waits.
