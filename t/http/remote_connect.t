@@ -21,8 +21,8 @@ use PrxTest;
 use PrxWs;
 
 my $certs = PrxTest::vars('t_conf') . '/certs/client.pem';
-plan tests => 12 + 3 + 3 + 5 + 6 + 1, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
-    need(-s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 }), need(PrxWs::need());
+plan tests => 12 + 3 + 3 + 5 + 6 + 1, need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
+    -s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 }, PrxWs::need());
 
 my $up = PrxTest::backend('connect_proxy', name => 'http_remote_up');
 my $up407 = PrxTest::backend('connect_proxy', name => 'http_remote_up407', args => [qw(--status 407)]);

@@ -15,8 +15,8 @@ use Apache::TestRequest qw(GET);
 use PrxTest;
 
 my $certs = PrxTest::vars('t_conf') . '/certs/client.pem';
-plan tests => 34, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
-    need(-s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 });
+plan tests => 34, need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_ssl.c'),
+    -s $certs ? 1 : { 'the test PKI (openssl at configure time)' => 0 });
 
 my $hello = "hello from the origin\n";
 

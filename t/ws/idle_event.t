@@ -25,9 +25,9 @@ use PrxWs;
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $tunnels = 40;
 my $threads = 4;
-plan tests => 11, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
-    need(PrxWs::need()),
-    need({ "the event MPM (this is $mpm: a tunnel keeps its thread)" => $mpm eq 'event' });
+plan tests => 11, need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
+    PrxWs::need(),
+    { "the event MPM (this is $mpm: a tunnel keeps its thread)" => $mpm eq 'event' });
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_idle');
 my $echo = PrxTest::backend('echo', name => 'ws_idle_echo');

@@ -22,8 +22,8 @@ use PrxBackend ();
 use Digest::SHA ();
 
 plan tests => 11 + 5 + 3 + 4 + 3 + 1,
-    need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
-    need(PrxWs::need());
+    need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
+         PrxWs::need());
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_legacy');
 my $echo = PrxTest::backend('echo', name => 'ws_legacy_http');

@@ -17,8 +17,8 @@ use PrxTest;
 use PrxHttpd;
 use PrxWs;
 
-plan tests => 9, need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
-    need(PrxWs::need());
+plan tests => 9, need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c'),
+    PrxWs::need());
 
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
 my $wse = PrxTest::backend('ws_echo', name => 'ws_timeout');

@@ -18,9 +18,9 @@ use PrxWs;
 
 my $certs = PrxTest::vars('t_conf') . '/certs';
 plan tests => 6 + 2 + 3 + 6 + 2 + 1,
-    need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c', 'mod_ssl.c'),
-    need(-s "$certs/client.pem" ? 1 : { 'the test PKI (openssl at configure time)' => 0 }),
-    need(PrxWs::need());
+    need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c', 'mod_ssl.c'),
+         -s "$certs/client.pem" ? 1 : { 'the test PKI (openssl at configure time)' => 0 },
+         PrxWs::need());
 
 my $tls = PrxTest::backend('ws_echo', name => 'ws_tls',
     args => [ '--tls-cert', "$certs/origin.crt", '--tls-key', "$certs/origin.key" ]);
