@@ -13,6 +13,8 @@
 #include <mod_status.h>
 #include <http_main.h>
 
+#include "prx_balancer.h"
+
 static const struct {
     unsigned int flag;
     const char *name;
@@ -180,8 +182,13 @@ static void balancer_auto(request_rec *r, prx_balancer *b, int i)
     }
 }
 
+/* Members added at run time (balancer-manager, another child) are listed
+ * too: each balancer is synchronised with shared memory first, when
+ * mod_proxy_balancer is loaded (its optional function). */
 static void balancers_status(request_rec *r, int short_form)
 {
+    APR_OPTIONAL_FN_TYPE(prx_balancer_sync) *sync =
+        APR_RETRIEVE_OPTIONAL_FN(prx_balancer_sync);
     server_rec *vs;
     int k = 0, i;
 
@@ -196,6 +203,9 @@ static void balancers_status(request_rec *r, int short_form)
                                             prx_balancer *);
             if (b->server != vs) {
                 continue;
+            }
+            if (sync) {
+                sync(b, r->server);
             }
             if (short_form) {
                 balancer_auto(r, b, k++);

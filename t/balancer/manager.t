@@ -16,7 +16,7 @@ use Apache::TestRequest qw(GET POST);
 use PrxTest;
 use PrxStatus;
 
-plan tests => 9 + 4 + 6 + 5 + 9 + 8 + 8 + 5 + 6 + 1,
+plan tests => 9 + 4 + 6 + 5 + 9 + 8 + 9 + 5 + 6 + 1,
     need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_balancer.c');
 
 Apache::TestRequest::module('manager');
@@ -167,9 +167,24 @@ is "$x->{lbmethod} $x->{timeout}", 'bytraffic 5', 'an unknown lbmethod and b_tmo
 
 # --- adding members (growth=2) ------------------------------------------------------------------------
 my $b3 = PrxTest::backend('echo', name => 'mgr_b3');
+# a connection held from before the addition (under prefork: a child that
+# never served the form) lists the new member on the ProxyStatus page
+my $have_status = Apache::Test::have_module('mod_status.c');
+my $old = $have_status ? PrxStatus::Conn->new($port) : undef;
+my $listed = sub {
+    my $body = $old->get('/server-status?auto')->{body} // '';
+    return scalar grep { /^ProxyBalancer\[\d+\]Worker\[\d+\]Name: \Q$_[0]\E$/ } split /\n/, $body;
+};
+my $listed_before = $old ? $listed->($url{b3}) : 0;
 $res = post([ b => 'mgr', nonce => $nonce, b_nwrkr => $url{b3}, b_wyes => 1 ]);
 is $res->code, 200, 'b_nwrkr + b_wyes=1: 200';
 is member('b3')->{status}, 'Init Dis ', 'the new member starts disabled, seen in XML';
+SKIP: {
+    skip 'mod_status not loaded', 1 unless $old;
+    is "$listed_before " . $listed->($url{b3}), '0 1',
+        'ProxyStatus on a connection held from before lists the new member (once)';
+    $old->close;
+}
 change(b3 => w_status_D => 0);
 $s = served(9);
 ok(($s->{ port_of('b3') } // 0) >= 1, 'enabled, it serves (' . ($s->{ port_of('b3') } // 0) . ' of 9)');
