@@ -168,6 +168,10 @@ static apr_status_t relay(prx_tunnel *t, endpoint *src, endpoint *dst,
                 p->off = 0;
                 p->len = n;
                 *moved = 1;
+                if (src == &t->origin) {
+                    /* the worker's counters count tunnel bytes too */
+                    apr_atomic_add64(&t->backend->worker->s->bytes_read, n);
+                }
             }
         }
         if (p->len) {
@@ -180,6 +184,10 @@ static apr_status_t relay(prx_tunnel *t, endpoint *src, endpoint *dst,
                 *moved = 1;
                 if (dst == &t->client) {
                     t->bytes_down += n;
+                }
+                else {
+                    apr_atomic_add64(&t->backend->worker->s->bytes_written,
+                                     n);
                 }
             }
             if (p->len) {

@@ -19,11 +19,12 @@ use Apache::TestRequest qw(GET);
 use Digest::SHA ();
 use MIME::Base64 ();
 use PrxTest;
+use PrxStatus;
 use PrxWs;
 use PrxBackend ();
 
-plan tests => 15 + 4 + 2 + 3 + 9 + 14 + 4 + 1,
-    need_module('mod_proxy.c', 'mod_proxy_http.c'), need(PrxWs::need());
+plan tests => 16 + 4 + 2 + 3 + 9 + 14 + 4 + 1,
+    need(need_module('mod_proxy.c', 'mod_proxy_http.c'), PrxWs::need());
 
 my $wse = PrxTest::backend('ws_echo', name => 'ws_echo');
 my $echo = PrxTest::backend('echo', name => 'ws_httpecho');
@@ -81,6 +82,15 @@ is "$r->{code} $r->{reason}", '1000 bye', 'the client\'s close handshake is answ
 Time::HiRes::sleep(0.3);
 is join(' ', map { close_of($hs->{conn})->{$_} // 'none' } qw(code reason)), '1000 bye',
     'and the origin saw code 1000 and the reason';
+SKIP: {
+    skip 'mod_status not loaded', 1 unless Apache::Test::have_module('mod_status.c');
+    my $st = PrxStatus::parse_auto(GET('/server-status?auto')->content)
+        ->{"http://127.0.0.1:" . PrxTest::vars('backend_ws_echo_port') . "/up/"} || {};
+    my ($sent, $rcvd) = map { ($st->{$_} // '0K') =~ /^(\d+)K$/ ? $1 : 0 } qw(Sent Rcvd);
+    # client to origin: 6 MiB + 1 MiB (+ frame heads); back: those and 3 MB
+    ok $sent >= 7 << 10 && $rcvd >= (7 << 10) + 2929,
+        "the worker counts the tunnel's bytes (Sent ${sent}K, Rcvd ${rcvd}K)";
+}
 $ws->open('a2', "$base/up/a2");
 $ws->cmd(op => 'send', name => 'a2', text => '__close 4001 origin done');
 $r = $ws->cmd(op => 'wait_closed', name => 'a2');
