@@ -49,9 +49,11 @@ apr_status_t tls_setup(prx_conn *c, request_rec *r, const char *sni)
     conn_rec *bc;
     int rv;
 
+    /* no scoreboard handle: the connection outlives this request in the
+     * pool, and a later request using it runs on another thread (the
+     * core's create_connection then leaves the scoreboard alone) */
     bc = ap_run_create_connection(c->pool, r->server, c->sock,
-                                  r->connection->id, r->connection->sbh,
-                                  c->bucket_alloc);
+                                  r->connection->id, NULL, c->bucket_alloc);
     if (!bc) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PRXLOGNO(00070)
                       "%s: cannot create a connection record for TLS",
