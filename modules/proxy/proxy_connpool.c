@@ -145,7 +145,9 @@ static int idle_expired(const prx_worker *w, const prx_conn *c,
     return w->p.ttl > 0 && now - c->idle_since >= w->p.ttl;
 }
 
-/* Pop a live idle connection, closing the stale or expired ones. */
+/* Pop the newest idle connection that is not past its ttl (closing those
+ * that are), or NULL. Whether the backend closed it is checked by the
+ * caller, after the lock is released: that costs a system call. */
 static prx_conn *take_idle_locked(prx_worker *w, request_rec *r)
 {
     struct prx_worker_rt *rt = w->rt;
@@ -161,16 +163,22 @@ static prx_conn *take_idle_locked(prx_worker *w, request_rec *r)
             conn_recycle_locked(c);
             continue;
         }
-        if (prx_conn_is_stale(c)) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00010)
-                          "%s: pooled connection closed by the backend or "
-                          "not empty; not reused", w->name);
-            conn_recycle_locked(c);
-            continue;
-        }
         return c;
     }
     return NULL;
+}
+
+/* An unconnected slot for a request already counted in rt->in_use. */
+static prx_conn *take_slot_locked(prx_worker *w)
+{
+    struct prx_worker_rt *rt = w->rt;
+
+    if (rt->nidle > 0 && rt->in_use + rt->nidle > rt->max) {
+        /* never more than max sockets: drop the oldest idle one */
+        conn_recycle_locked(rt->idle[0]);
+        memmove(rt->idle, rt->idle + 1, --rt->nidle * sizeof(prx_conn *));
+    }
+    return rt->nspare > 0 ? rt->spare[--rt->nspare] : slot_new_locked(w);
 }
 
 /* spec core.md §5 smax/ttl: idle connections beyond smax that sat idle for
@@ -203,6 +211,7 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
     struct prx_worker_rt *rt = w->rt;
     prx_conn *c = NULL;
     apr_time_t deadline = 0;
+    int reuse;
 
     rt_lock(rt);
     while (rt->in_use >= rt->max && rt->cond) {
@@ -211,6 +220,7 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
         /* every connection is busy: wait for one, up to `acquire` in all
          * (a wake-up whose connection another request took first waits
          * only for what is left) */
+        rt->waiters++;
         if (w->p.acquire == PRX_UNSET) {
             rv = apr_thread_cond_wait(rt->cond, rt->mutex);
         }
@@ -225,24 +235,36 @@ PRX_DECLARE(apr_status_t) prx_conn_acquire(prx_worker *w, request_rec *r,
                                              deadline - now)
                  : APR_TIMEUP;
         }
+        rt->waiters--;
         if (APR_STATUS_IS_TIMEUP(rv)) {
             rt_unlock(rt);
             return APR_EAGAIN;
         }
     }
-    if (!fresh && worker_reuses(w)) {
+    rt->in_use++;
+    reuse = !fresh && worker_reuses(w);
+    if (reuse) {
         c = take_idle_locked(w, r);
     }
     if (!c) {
-        if (rt->nidle > 0 && rt->in_use + rt->nidle >= rt->max) {
-            /* never more than max sockets: drop the oldest idle one */
-            conn_recycle_locked(rt->idle[0]);
-            memmove(rt->idle, rt->idle + 1, --rt->nidle * sizeof(prx_conn *));
-        }
-        c = rt->nspare > 0 ? rt->spare[--rt->nspare] : slot_new_locked(w);
+        c = take_slot_locked(w);
     }
-    rt->in_use++;
     rt_unlock(rt);
+
+    /* a pooled connection the backend closed (or wrote to unasked) is not
+     * reused: checked without the lock, which other threads want */
+    while (c->sock && prx_conn_is_stale(c)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PRXLOGNO(00010)
+                      "%s: pooled connection closed by the backend or "
+                      "not empty; not reused", w->name);
+        rt_lock(rt);
+        conn_recycle_locked(c);
+        c = reuse ? take_idle_locked(w, r) : NULL;
+        if (!c) {
+            c = take_slot_locked(w);
+        }
+        rt_unlock(rt);
+    }
 
     if (!c->bucket_alloc) {
         c->bucket_alloc = apr_bucket_alloc_create(c->pool);
@@ -264,7 +286,7 @@ void connpool_detach(prx_conn *c)
     if (!c->detached) {
         c->detached = 1;
         rt->in_use--;
-        if (rt->cond) {
+        if (rt->waiters) {
             apr_thread_cond_signal(rt->cond);
         }
     }
@@ -275,6 +297,8 @@ PRX_DECLARE(void) prx_conn_release(prx_conn *c)
 {
     prx_worker *w = c->worker;
     struct prx_worker_rt *rt = w->rt;
+    /* the idle time matters to ttl only */
+    apr_time_t now = w->p.ttl > 0 ? apr_time_now() : 0;
 
     rt_lock(rt);
     if (c->detached) {
@@ -285,14 +309,14 @@ PRX_DECLARE(void) prx_conn_release(prx_conn *c)
     rt->in_use--;
     if (c->sock && !c->close && worker_reuses(w) && rt->nidle < rt->cap) {
         c->requests++;
-        c->idle_since = apr_time_now();
+        c->idle_since = now;
         rt->idle[rt->nidle++] = c;
         reap_idle_locked(w);
     }
     else {
         conn_recycle_locked(c);
     }
-    if (rt->cond) {
+    if (rt->waiters) {
         apr_thread_cond_signal(rt->cond);
     }
     rt_unlock(rt);

@@ -114,6 +114,7 @@ struct prx_worker_rt {
     apr_thread_mutex_t *mutex;    /* guards everything below; NULL if
                                      the MPM runs one thread per child */
     apr_thread_cond_t *cond;      /* waiters for a free slot (acquire) */
+    int waiters;                  /* threads waiting on cond */
     prx_conn **idle;              /* stack of idle connected conns,
                                      oldest at the bottom */
     int nidle;
