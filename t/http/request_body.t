@@ -16,7 +16,7 @@ use IO::Socket::INET ();
 use Time::HiRes ();
 use PrxTest;
 
-plan tests => 39, need_module('mod_proxy.c', 'mod_proxy_http.c');
+plan tests => 42, need_module('mod_proxy.c', 'mod_proxy_http.c');
 
 my $echo = PrxTest::backend('echo', name => 'http_echo');
 Apache::TestRequest::module('http_body');
@@ -98,6 +98,30 @@ ok got_body($rec, $large), 'intact';
 ok $rec->{chunk_sizes} && $rec->{chunk_sizes}[0] > 16_000
     && $rec->{chunk_sizes}[0] <= 16_384,
     'the first chunk carries the prefetched 16 KiB';
+ok !grep({ $_ > 65_536 } @{ $rec->{chunk_sizes} || [] }), 'no chunk over 64 KiB';
+
+# what the client sent reaches the backend before the proxy waits for
+# more: 20000 bytes (past the prefetch), a pause, then the rest
+{
+    my $whole = body_of(40_000);
+    $echo->clear;
+    my $c = PrxTest::Raw->new($port, timeout => 20) or die "connect: $!";
+    $c->send("POST /b/stall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        . sprintf("%x\r\n", 20_000) . substr($whole, 0, 20_000) . "\r\n");
+    Time::HiRes::sleep(1.5);
+    my $resumed = Time::HiRes::time();
+    $c->send(sprintf("%x\r\n", 20_000) . substr($whole, 20_000) . "\r\n0\r\n\r\n");
+    my ($sr) = PrxTest::parse_responses($c->read(timeout => 20) // '');
+    $c->close;
+    my $srec = $echo->last_request // {};
+    my ($early, $i) = (0, 0);
+    for my $t (@{ $srec->{chunk_times} || [] }) {
+        $early += $srec->{chunk_sizes}[$i++] if $t < $resumed;
+    }
+    is(($sr->{status} // 0) . " $early", '200 20000',
+        'a client that pauses: the 20000 bytes it sent reach the backend before it resumes');
+    ok got_body($srec, $whole), '... and the whole body after it did';
+}
 
 # proxy-sendcl spools a large chunked body to send Content-Length
 my @tmp_before = glob '/tmp/modproxy.tmp.*';

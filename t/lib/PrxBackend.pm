@@ -443,6 +443,7 @@ sub read_body {
     if (defined $te && $te =~ /chunked\s*\z/i) {
         $req->{chunked} = 1;
         $req->{chunk_sizes} = [];
+        $req->{chunk_times} = [];    # when each chunk's data was in (the first 64)
         $req->{trailers} = [];
         while (1) {
             my $szl = $self->read_line(8192);
@@ -461,6 +462,8 @@ sub read_body {
                 last;
             }
             my $data = $self->read_exact($n);
+            push @{ $req->{chunk_times} }, Time::HiRes::time()
+                if @{ $req->{chunk_times} } < 64;
             my $crlf = defined $data ? $self->read_line(2) : undef;
             if (!defined $crlf || $crlf !~ /^\r?\n\z/) {
                 $body .= $data if defined $data;

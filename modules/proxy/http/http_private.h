@@ -28,6 +28,9 @@ APLOG_USE_MODULE(proxy_http);
 #define HTTP_PREFETCH_SLACK 80
 /* spec http.md §4.4: the request body is read in pieces of up to 8 KiB. */
 #define HTTP_BODY_READ      8192
+/* Pieces the client has already sent go to the backend in one write, up
+ * to this much (written at once when the client stalls). */
+#define HTTP_BODY_GATHER    65536
 /* spec http.md §6.5: the 10th consecutive interim response ends it. */
 #define HTTP_MAX_INTERIM    10
 
@@ -58,6 +61,8 @@ typedef struct {
     int streamed;          /* client bytes beyond `pre` were consumed:
                               the body can no longer be replayed */
     apr_bucket_brigade *bb;/* client input brigade */
+    apr_bucket_brigade *hold; /* pieces queued for the backend, kept
+                              until written (at most HTTP_BODY_GATHER) */
 } http_body;
 
 /* Per-connection read buffer (prx_conn->scheme_data, from c->pool). */

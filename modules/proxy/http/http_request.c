@@ -352,6 +352,7 @@ int http_body_prepare(http_ctx *x)
     if (!b) {
         b = apr_pcalloc(r->pool, sizeof(*b));
         b->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+        b->hold = apr_brigade_create(r->pool, r->connection->bucket_alloc);
         if (pr) {
             pr->scheme_data = b;
         }
@@ -655,13 +656,32 @@ static apr_status_t queue_prefetch(http_ctx *x, iovq *q)
     return rv;
 }
 
-/* Body bytes after the prefetch, BODY_CL / BODY_CHUNKED: read from the
- * client in pieces and written as they come, constant memory. */
+/* Write what is queued; the pieces held for it can go then. */
+static apr_status_t body_flush(iovq *q, http_body *b)
+{
+    apr_status_t rv = iovq_flush(q);
+
+    apr_brigade_cleanup(b->hold);
+    return rv;
+}
+
+/*
+ * Body bytes after the prefetch, BODY_CL / BODY_CHUNKED: read from the
+ * client in pieces and written as they come, in constant memory. After a
+ * piece, what the client has already sent more is read without blocking
+ * and goes in the same write (up to HTTP_BODY_GATHER); the write happens
+ * before any read that could block, so the backend never waits for bytes
+ * the client sent. The last pieces stay queued (in b->hold) for the
+ * caller's final write with the terminators.
+ */
 static int stream_rest(http_ctx *x, iovq *q, apr_status_t *wrv)
 {
     request_rec *r = x->r;
     http_body *b = x->body;
     apr_off_t total = b->pre_len;
+    apr_size_t queued = 0;
+    /* what is queued already (head, prefetch) waits for no blocking read */
+    int more = q->n > 0;
     int eos = 0;
 
     while (!eos) {
@@ -671,7 +691,19 @@ static int stream_rest(http_ctx *x, iovq *q, apr_status_t *wrv)
 
         if (APR_BRIGADE_EMPTY(b->bb)) {
             rv = ap_get_brigade(r->input_filters, b->bb, AP_MODE_READBYTES,
-                                APR_BLOCK_READ, HTTP_BODY_READ);
+                                more ? APR_NONBLOCK_READ : APR_BLOCK_READ,
+                                HTTP_BODY_READ);
+            if (more && (APR_STATUS_IS_EAGAIN(rv)
+                         || (rv == APR_SUCCESS
+                             && APR_BRIGADE_EMPTY(b->bb)))) {
+                /* the client stalls: the backend gets what came so far */
+                more = 0;
+                queued = 0;
+                if ((*wrv = body_flush(q, b)) != APR_SUCCESS) {
+                    return HTTP_BAD_GATEWAY;
+                }
+                continue;
+            }
             if (rv != APR_SUCCESS) {
                 return client_read_error(x, rv, "streaming");
             }
@@ -726,15 +758,19 @@ static int stream_rest(http_ctx *x, iovq *q, apr_status_t *wrv)
         if (*wrv == APR_SUCCESS && piece && b->mode == BODY_CHUNKED) {
             *wrv = iovq_add(q, "\r\n", 2);
         }
-        /* written before the next (possibly blocking) client read, so the
-         * backend sees data as soon as the client sends it */
+        /* the queued iovecs point into these buckets */
+        APR_BRIGADE_CONCAT(b->hold, b->bb);
+        queued += piece;
         if (*wrv == APR_SUCCESS && !eos) {
-            *wrv = iovq_flush(q);
+            more = queued < HTTP_BODY_GATHER;
+            if (!more) {
+                queued = 0;
+                *wrv = body_flush(q, b);
+            }
         }
         if (*wrv != APR_SUCCESS) {
             return HTTP_BAD_GATEWAY;
         }
-        apr_brigade_cleanup(b->bb);
     }
     return OK;
 }
@@ -825,6 +861,9 @@ int http_send(http_ctx *x, int head, int body, apr_status_t *wrv)
     }
     if (st == OK && *wrv == APR_SUCCESS) {
         *wrv = iovq_flush(&q);
+    }
+    if (b) {
+        apr_brigade_cleanup(b->hold);
     }
     if (*wrv != APR_SUCCESS) {
         x->c->close = 1;
