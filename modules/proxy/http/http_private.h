@@ -31,6 +31,11 @@ APLOG_USE_MODULE(proxy_http);
 /* Pieces the client has already sent go to the backend in one write, up
  * to this much (written at once when the client stalls). */
 #define HTTP_BODY_GATHER    65536
+/* Response body reads (each at most ProxyIOBufferSize) that follow one
+ * another without waiting are passed to the client together, up to this
+ * much: fewer, larger writes. Not used when ProxyIOBufferSize is more than
+ * half of it. */
+#define HTTP_RESP_GATHER    65536
 /* spec http.md §6.5: the 10th consecutive interim response ends it. */
 #define HTTP_MAX_INTERIM    10
 
@@ -69,6 +74,8 @@ typedef struct {
 typedef struct {
     char *buf;
     apr_size_t size;
+    char *gather;          /* HTTP_RESP_GATHER bytes for relaying response
+                              bodies, allocated when first needed */
 } http_conn_buf;
 
 /* Outcome of one request/response exchange on one backend connection. */

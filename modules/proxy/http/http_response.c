@@ -639,11 +639,28 @@ static int pass_client(http_ctx *x, body_rd *br, int flush)
     return 0;
 }
 
+/* The connection's gather buffer (HTTP_RESP_GATHER bytes), or NULL when
+ * reads of ProxyIOBufferSize are large enough by themselves. */
+static char *gather_buf(http_ctx *x)
+{
+    http_conn_buf *cb = x->c->scheme_data;
+
+    if (!cb || x->bufsize > HTTP_RESP_GATHER / 2) {
+        return NULL;
+    }
+    if (!cb->gather) {
+        cb->gather = apr_palloc(x->c->pool, HTTP_RESP_GATHER);
+    }
+    return cb->gather;
+}
+
 /*
  * Relay (or, with `discard`, drop) the response body: leftover bytes from
  * the head read first, then reads of at most ProxyIOBufferSize, each
- * tried non-blocking first; when nothing is there yet, what was passed is
- * flushed and the read blocks, so streamed responses flow promptly.
+ * tried non-blocking first. Reads that find data one after the other fill
+ * the gather buffer and go to the client together when it is full; when
+ * nothing is there yet, what was read is passed and flushed and the read
+ * blocks, so streamed responses flow promptly.
  * @return OK or a status (logged).
  */
 static int relay_body(http_ctx *x, prx_http_head *h, prx_frame_kind kind,
@@ -652,6 +669,8 @@ static int relay_body(http_ctx *x, prx_http_head *h, prx_frame_kind kind,
     request_rec *r = x->r;
     body_rd br;
     int passed = 0, unflushed = 0;
+    char *gb = NULL;
+    apr_size_t cap = HTTP_RESP_GATHER, used = 0;
 
     memset(&br, 0, sizeof(br));
     br.kind = kind;
@@ -677,26 +696,46 @@ static int relay_body(http_ctx *x, prx_http_head *h, prx_frame_kind kind,
         return body_broken(x, &br, passed, 0, "has invalid chunked framing");
     }
     x->rpos = x->rlen = 0;
-    while (!br.done) {
-        apr_size_t n = x->bufsize;
-        apr_status_t rv;
-
+    if (!br.done && !(gb = gather_buf(x))) {
+        /* reads go to x->buf, where the leftover bytes are: pass those
+         * first */
+        gb = x->buf;
+        cap = x->bufsize;
         if (!APR_BRIGADE_EMPTY(br.bb)) {
             if (pass_client(x, &br, 0) < 0) {
                 return OK;
             }
             passed = unflushed = 1;
         }
-        rv = prx_conn_read(x->c, x->buf, &n, 0);
+    }
+    while (!br.done) {
+        apr_size_t n = x->bufsize;
+        apr_status_t rv;
+
+        /* the brigade's data lies in gb[0, used) (or elsewhere, passed
+         * before gb is written again) */
+        if (APR_BRIGADE_EMPTY(br.bb)) {
+            used = 0;
+        }
+        else if (used + n > cap) {
+            if (pass_client(x, &br, 0) < 0) {
+                return OK;
+            }
+            passed = unflushed = 1;
+            used = 0;
+        }
+        rv = prx_conn_read(x->c, gb + used, &n, 0);
         if (APR_STATUS_IS_EAGAIN(rv)) {
-            if (unflushed) {
+            if (!APR_BRIGADE_EMPTY(br.bb) || unflushed) {
+                passed |= !APR_BRIGADE_EMPTY(br.bb);
                 if (pass_client(x, &br, 1) < 0) {
                     return OK;
                 }
                 unflushed = 0;
+                used = 0;
             }
             n = x->bufsize;
-            rv = prx_conn_read(x->c, x->buf, &n, 1);
+            rv = prx_conn_read(x->c, gb + used, &n, 1);
         }
         if (APR_STATUS_IS_EOF(rv) && kind == PRX_FRAME_CLOSE) {
             break;
@@ -707,10 +746,11 @@ static int relay_body(http_ctx *x, prx_http_head *h, prx_frame_kind kind,
                                : APR_STATUS_IS_TIMEUP(rv) ? "timed out"
                                : "read failed");
         }
-        if (feed(x, &br, x->buf, n) < 0) {
+        if (feed(x, &br, gb + used, n) < 0) {
             return body_broken(x, &br, passed, 0,
                                "has invalid chunked framing");
         }
+        used += n;
     }
     if (kind == PRX_FRAME_CLOSE) {
         x->c->close = 1;
