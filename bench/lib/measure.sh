@@ -282,13 +282,14 @@ callgrind_one() {
         return 1
     fi
     run_batch "$url/o/small.txt" 50 && run_batch "$url/s/small.txt" 50 \
-        && run_batch "$url/o/large.bin" 2 || return 1
+        && run_batch "$url/b/small.txt" 50 && run_batch "$url/o/large.bin" 2 || return 1
     cg_control -z "$CG_PID" || { log "callgrind $c: callgrind_control failed"; return 1; }
     local kind path n f
-    for kind in proxied-small static-small proxied-large; do
+    for kind in proxied-small static-small balanced-small proxied-large; do
         case "$kind" in
             proxied-small) path=/o/small.txt n=$CG_BATCH ;;
             static-small) path=/s/small.txt n=$CG_BATCH ;;
+            balanced-small) path=/b/small.txt n=$CG_BATCH ;;
             proxied-large) path=/o/large.bin n=$CG_LARGE ;;
         esac
         [ "$n" -gt 0 ] || continue
