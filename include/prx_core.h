@@ -551,6 +551,30 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
                                            const char *host, apr_port_t port,
                                            prx_fail *fail);
 
+/**
+ * A check prx_conn_connect_check() runs on each address of the next hop
+ * right after its TCP connect, on the plain connection: APR_SUCCESS keeps
+ * it; anything else abandons that address (the core closes the socket)
+ * and the next one is tried -- e.g. an upstream proxy that refused
+ * CONNECT (spec http.md §2.3). The check logs its own reason.
+ */
+typedef apr_status_t prx_conn_check_fn(prx_conn *c, request_rec *r,
+                                       void *baton);
+
+/**
+ * prx_conn_connect() with `check` (may be NULL) run on each address that
+ * accepts the connection. A pooled connection is returned unchecked. When
+ * no address passes, the result is a connect failure (PRX_FAIL_CONNECT,
+ * with the error state bookkeeping of one).
+ */
+PRX_DECLARE(apr_status_t) prx_conn_connect_check(prx_conn *c,
+                                                 request_rec *r,
+                                                 const char *host,
+                                                 apr_port_t port,
+                                                 prx_conn_check_fn *check,
+                                                 void *baton,
+                                                 prx_fail *fail);
+
 /** @return non-zero when outgoing TLS (mod_ssl) is available, so that a
  *  scheme module can decline https:// cleanly when it is not. */
 PRX_DECLARE(int) prx_conn_tls_available(prx_worker *w, request_rec *r);

@@ -496,13 +496,23 @@ static apr_status_t connect_one(prx_conn *c, request_rec *r,
     return APR_SUCCESS;
 }
 
+/* The first address that accepts a connection and passes `check` (when
+ * given); the socket of one that fails it is closed. */
 static apr_status_t connect_any(prx_conn *c, request_rec *r,
-                                apr_sockaddr_t *addr)
+                                apr_sockaddr_t *addr,
+                                prx_conn_check_fn *check, void *baton)
 {
     apr_status_t rv = APR_EGENERAL;
 
     for (; addr; addr = addr->next) {
         rv = connect_one(c, r, addr, 1);
+        if (rv == APR_SUCCESS && check
+            && (rv = check(c, r, baton)) != APR_SUCCESS) {
+            apr_socket_close(c->sock);
+            c->sock = NULL;
+            c->addr = NULL;
+            continue;
+        }
         if (rv == APR_SUCCESS) {
             break;
         }
@@ -538,6 +548,17 @@ static int same_hop(const prx_conn *c, const char *host, apr_port_t port,
 PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
                                            const char *host, apr_port_t port,
                                            prx_fail *fail)
+{
+    return prx_conn_connect_check(c, r, host, port, NULL, NULL, fail);
+}
+
+PRX_DECLARE(apr_status_t) prx_conn_connect_check(prx_conn *c,
+                                                 request_rec *r,
+                                                 const char *host,
+                                                 apr_port_t port,
+                                                 prx_conn_check_fn *check,
+                                                 void *baton,
+                                                 prx_fail *fail)
 {
     prx_worker *w = c->worker;
     prx_req *pr = prx_req_get(r);
@@ -578,6 +599,12 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
         if (rv == APR_SUCCESS) {
             rv = connect_one(c, r, addr, 0);
         }
+        if (rv == APR_SUCCESS && check
+            && (rv = check(c, r, baton)) != APR_SUCCESS) {
+            apr_socket_close(c->sock);
+            c->sock = NULL;
+            c->addr = NULL;
+        }
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00014)
                           "%s: connect to unix socket %s failed", w->name,
@@ -600,7 +627,7 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
             *fail = PRX_FAIL_BLOCKED;
             return APR_EACCES;
         }
-        rv = connect_any(c, r, addr);
+        rv = connect_any(c, r, addr, check, baton);
         if (rv != APR_SUCCESS && w->address_cacheable) {
             /* spec core.md §8.6: the cached addresses may be stale; look
              * once more and try the new ones if they differ */
@@ -608,7 +635,7 @@ PRX_DECLARE(apr_status_t) prx_conn_connect(prx_conn *c, request_rec *r,
             if (resolve(c, r, host, port, 1, &fresh) == APR_SUCCESS
                 && !same_addrs(fresh, addr)) {
                 addr = fresh;
-                rv = connect_any(c, r, addr);
+                rv = connect_any(c, r, addr, check, baton);
             }
         }
         if (rv != APR_SUCCESS) {

@@ -110,4 +110,4 @@ is $rec->{target}, 'http://origin.invalid/w/y', 'ws:// through the upstream: as 
 is hdr($rec, 'Upgrade') . ' ' . hdr($rec, 'Connection'), 'websocket Upgrade',
     'asking for the upgrade';
 
-PrxTest::errorlog_ok(expect => ['PRX00336']);
+PrxTest::errorlog_ok(expect => ['PRX00336', 'PRX00016']);

@@ -47,9 +47,10 @@ my $shim = shim();
 
 my $N = 4;                      # addressttl of /ttl/
 my $six_tests = 2;
+my $remote_tests = 5;
 # children, once, nocache, noreuse, stale, multi, gone, six, ttl (four
 # periods), restart, error log
-plan tests => 1 + 5 + 4 + 3 + 6 + 2 + 2 + $six_tests + (3 + 4 + 4 + 1) + 4 + 1,
+plan tests => 1 + 5 + 4 + 3 + 6 + 2 + 2 + $six_tests + (3 + 4 + 4 + 1) + $remote_tests + 4 + 1,
     need(need_module('mod_proxy.c', 'mod_proxy_http.c', 'mod_log_config.c'),
          { 'the resolver shim t/shim/prx_fakedns.c (not built, no cc)' => $shim ? 1 : 0 });
 
@@ -360,9 +361,46 @@ sleep_until($b3 + 0.3);
 is origins(@r) . ' / ' . scalar(@new), 'a a / 2',
     "addressttl=$N: the next period's lookups (one per child) give a again";
 
+# the held client connections go (under prefork each holds a child)
+$_->{raw}->close for $k0, $k1;
+
+# --- through an upstream with several addresses: one that refuses CONNECT --------
+
+SKIP: {
+    my $rport = Apache::Test::config()->{vhosts}{workers_dns_remote}{port};
+    my $certs = PrxTest::vars('t_conf') . '/certs/client.pem';
+    skip 'no mod_ssl or no test PKI', $remote_tests
+        unless Apache::Test::have_module('mod_ssl.c') && -s $certs && $rport;
+    my $uport = PrxTest::vars('backend_workers_dns_up_port');
+    my %up = map {
+        my ($addr, @args) = @$_;
+        ($addr => PrxTest::backend('connect_proxy', port => $uport,
+            args => [ '--bind', $addr, @args ]))
+    } [ $A ], [ $B, '--status', 403 ], [ $DEAD, '--status', 403 ];
+    resolve_to(up => "$B $A", up2 => "$B $DEAD");
+    my $conn = sub { [ map { $_->{request_line} // '' } $_[0]->requests ] };
+    $_->clear for values %up;
+    my $c = PrxTest::Raw->new($rport, timeout => 15) or die "connect to $rport: $!\n";
+    $c->send("GET /rtls/hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    my ($res) = PrxTest::parse_responses($c->read(timeout => 15) // '');
+    is(($res->{status} // 0) . ' ' . (PrxTest::header_of($res, 'X-Origin') // '-'), '200 tls',
+        'upstream name with two addresses, the first refuses CONNECT: 200 from the TLS origin');
+    is join(' / ', map { scalar @{ $conn->($up{$_}) } } $B, $A), '1 / 1',
+        '... one CONNECT at the refusing address, then one at the next';
+    like $conn->($up{$A})[0] // '', qr{^CONNECT localhost:\d+ HTTP/1\.[01]$},
+        '... asking for the origin';
+    $_->clear for values %up;
+    $c = PrxTest::Raw->new($rport, timeout => 15) or die "connect to $rport: $!\n";
+    $c->send("GET /rtls2/hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    ($res) = PrxTest::parse_responses($c->read(timeout => 15) // '');
+    is(($res->{status} // 0) . ' ' . join(' / ', map { scalar @{ $conn->($up{$_}) } } $B, $DEAD, $A),
+        '503 1 / 1 / 0', 'every address refuses: 503 after one CONNECT at each');
+    my @refused = grep { /PRX00336/ } PrxTest::errorlog_lines(settle => 0.5);
+    is scalar(@refused), 3, 'PRX00336 for each refusal (with the address)';
+}
+
 # --- addressttl -1 after a graceful restart: new children resolve anew ----------
 
-$_->{raw}->close for $k0, $k1;
 my $n_resume = () = grep { /resuming normal operations/ } PrxTest::errorlog_lines(settle => 0);
 my $once_before = nlookups('once');
 kill 'USR1', $httpd->pid;
@@ -386,4 +424,4 @@ ok !grep({ $_->{pid} eq $k0->{pid} || $_->{pid} eq $k1->{pid} } @new),
 diag sprintf 'lookups: %s', join ', ', map { "$_ " . nlookups($_) }
     qw(once nocache noreuse noreusettl stale multi gone six ttl);
 
-PrxTest::errorlog_ok(expect => [ 'PRX00015', 'PRX00016' ]);
+PrxTest::errorlog_ok(expect => [ 'PRX00015', 'PRX00016', 'PRX00336' ]);

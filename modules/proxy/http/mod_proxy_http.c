@@ -190,17 +190,17 @@ static apr_size_t head_end(const char *buf, apr_size_t from, apr_size_t len)
 }
 
 /*
- * x->c is connected to the ProxyRemote upstream: ask it for a tunnel to
- * the origin ("CONNECT host:port HTTP/1.0", credentials, Proxy-agent),
- * require a 200, then start TLS inside the tunnel (spec http.md §2.3).
- * Such a connection is never pooled (must_close()).
- * @return OK; 503 (logged) when the upstream refused or broke, as for a
- *         failed connect; 500 when TLS cannot be started (the core logged
- *         why).
+ * A prx_conn_check_fn: `c`, just connected to an address of the
+ * ProxyRemote upstream, asks it for a tunnel to the origin ("CONNECT
+ * host:port HTTP/1.0", credentials, Proxy-agent) and requires a 200
+ * (spec http.md §2.3); otherwise the core tries the upstream's next
+ * address. Such a connection is never pooled (must_close()).
+ * @return APR_SUCCESS, or APR_EGENERAL when the upstream refused or broke
+ *         (logged).
  */
-static int connect_tunnel(http_ctx *x)
+static apr_status_t connect_tunnel(prx_conn *c, request_rec *r, void *baton)
 {
-    request_rec *r = x->r;
+    http_ctx *x = baton;
     const char *creds = connect_creds(r), *host = x->uri.hostname;
     const char *what = NULL;
     char buf[CONNECT_HEAD_MAX];
@@ -218,7 +218,7 @@ static int connect_tunnel(http_ctx *x)
                               creds ? creds : "", creds ? "\r\n" : "",
                               ap_get_server_banner());
     v.iov_len = strlen(v.iov_base);
-    rv = prx_conn_write(x->c, &v, 1);
+    rv = prx_conn_write(c, &v, 1);
     while (rv == APR_SUCCESS && !end) {
         apr_size_t n = sizeof(buf) - have, from = have > 2 ? have - 2 : 0;
 
@@ -234,7 +234,7 @@ static int connect_tunnel(http_ctx *x)
             dropped = 1;
             n = sizeof(buf) - have;
         }
-        rv = prx_conn_read(x->c, buf + have, &n, 1);
+        rv = prx_conn_read(c, buf + have, &n, 1);
         if (rv == APR_SUCCESS) {
             have += n;
             end = head_end(buf, from, have);
@@ -261,20 +261,15 @@ static int connect_tunnel(http_ctx *x)
             ll++;
         }
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00336)
-                      "%s: upstream proxy %s:%d, CONNECT %s:%d: %s%s%.80s",
-                      x->worker->name, x->proxyname, (int)x->proxyport,
-                      host, (int)x->uri.port, what, have ? ": " : "",
+                      "%s: upstream proxy %s:%d (%pI), CONNECT %s:%d: "
+                      "%s%s%.80s", x->worker->name, x->proxyname,
+                      (int)x->proxyport, c->addr, host, (int)x->uri.port,
+                      what, have ? ": " : "",
                       dropped ? "(oversized head)"
                               : apr_pstrmemdup(r->pool, buf, ll));
-        return prx_error(r, HTTP_SERVICE_UNAVAILABLE,
-                         apr_pstrcat(r->pool, "failed to make connection "
-                                     "to backend: ", host, NULL));
+        return APR_EGENERAL;
     }
-    if (prx_conn_tls_start(x->c, r, host) != APR_SUCCESS) {
-        return prx_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                         "TLS to the backend is not available");
-    }
-    return OK;
+    return APR_SUCCESS;
 }
 
 /* Acquire and connect. @return OK or the status (logged). */
@@ -301,14 +296,18 @@ static int connect_backend(http_ctx *x, int fresh)
     if (x->close) {
         x->c->close = 1;
     }
-    rv = prx_conn_connect(x->c, r, host, port, &fail);
-    if (rv == APR_SUCCESS && x->via_connect) {
-        if ((st = connect_tunnel(x)) != OK) {
-            x->c->close = 1;
-            prx_conn_release(x->c);
-            x->c = NULL;
-            return st;
-        }
+    /* through an upstream, each of its addresses must open the tunnel */
+    rv = prx_conn_connect_check(x->c, r, host, port,
+                                x->via_connect ? connect_tunnel : NULL, x,
+                                &fail);
+    if (rv == APR_SUCCESS && x->via_connect
+        && prx_conn_tls_start(x->c, r, x->uri.hostname) != APR_SUCCESS) {
+        /* TLS inside the tunnel (the core logged why it cannot) */
+        x->c->close = 1;
+        prx_conn_release(x->c);
+        x->c = NULL;
+        return prx_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "TLS to the backend is not available");
     }
     if (rv != APR_SUCCESS) {
         st = prx_fail_status(fail);
