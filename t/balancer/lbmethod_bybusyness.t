@@ -77,6 +77,6 @@ is busy_becomes('1 1'), '1 1', 'a second slow request went to b';
 is origins(4), 'a a a a', 'equally busy: the weighted counting decides (a catches up on what b took)';
 
 is origin_of_raw($s1) . ' ' . origin_of_raw($s2), 'a b', 'the slow requests were served by a, then b';
-is busy_of(), '0 0', 'busy back to 0 once they are done';
+is busy_becomes('0 0'), '0 0', 'busy back to 0 once they are done';
 
 PrxTest::errorlog_ok();
