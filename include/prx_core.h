@@ -507,6 +507,13 @@ PRX_DECLARE(const char *) prx_worker_status_str(apr_pool_t *p,
 /** Put `w` in error state (unless it ignores errors), in every child. */
 PRX_DECLARE(void) prx_worker_set_error(prx_worker *w, server_rec *s);
 
+/** Set the PRX_WS_* flags `set` and clear those of `clear` in the shared
+ *  status `ws`, atomically (every child sees one change, none is lost to
+ *  a concurrent one). @return the status before the change. */
+PRX_DECLARE(apr_uint32_t) prx_worker_status_change(prx_worker_shared *ws,
+                                                   apr_uint32_t set,
+                                                   apr_uint32_t clear);
+
 /** Effective I/O and connect timeouts of `w` for a request of `r`. */
 PRX_DECLARE(apr_interval_time_t) prx_worker_timeout(const prx_worker *w,
                                                     request_rec *r);
@@ -746,6 +753,14 @@ PRX_DECLARE(const char *) prx_via_value(request_rec *r);
  * or -1 to send none. Same as prx_req_get(r)->max_forwards.
  */
 PRX_DECLARE(apr_int64_t) prx_max_forwards(request_rec *r);
+
+/**
+ * What this proxy adds to the request head `t` it forwards for `r`: the
+ * X-Forwarded-* fields (prx_headers_add_forwarded()), Via (removed under
+ * ProxyVia Block, else prx_via_value() appended) and Max-Forwards
+ * (prx_max_forwards()). Values from r->pool.
+ */
+PRX_DECLARE(void) prx_headers_add_proxy(request_rec *r, apr_table_t *t);
 
 /** ProxyPassReverse for a URL header value: @return the mapped value (from
  *  r->pool) or `v` unchanged. Only for reverse-proxied requests. */

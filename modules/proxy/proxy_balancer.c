@@ -545,11 +545,7 @@ PRX_DECLARE(int) prx_worker_retry(prx_worker *w, server_rec *s)
     if ((st & PRX_WS_IN_ERROR) && !(st & PRX_WS_STOPPED)
         && ((st & PRX_WS_IGNORE_ERRORS)
             || apr_time_now() > w->s->error_time + w->p.retry)) {
-        apr_uint32_t old;
-        do {
-            old = apr_atomic_read32(&w->s->status);
-        } while (apr_atomic_cas32(&w->s->status, old & ~PRX_WS_IN_ERROR,
-                                  old) != old);
+        prx_worker_status_change(w->s, 0, PRX_WS_IN_ERROR);
         apr_atomic_inc32(&w->s->retries);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PRXLOGNO(00095)
                      "worker %s: retry time passed, back in service",

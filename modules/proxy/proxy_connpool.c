@@ -657,11 +657,7 @@ PRX_DECLARE(apr_status_t) prx_conn_connect_check(prx_conn *c,
     }
     if (apr_atomic_read32(&w->s->status) & PRX_WS_IN_ERROR) {
         /* it answers again: back in service for every child */
-        apr_uint32_t old;
-        do {
-            old = apr_atomic_read32(&w->s->status);
-        } while (apr_atomic_cas32(&w->s->status, old & ~PRX_WS_IN_ERROR, old)
-                 != old);
+        prx_worker_status_change(w->s, 0, PRX_WS_IN_ERROR);
         w->s->retries = 0;
     }
     return APR_SUCCESS;

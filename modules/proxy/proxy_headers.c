@@ -148,6 +148,24 @@ PRX_DECLARE(apr_int64_t) prx_max_forwards(request_rec *r)
     return pr ? pr->max_forwards : -1;
 }
 
+PRX_DECLARE(void) prx_headers_add_proxy(request_rec *r, apr_table_t *t)
+{
+    const char *v;
+    apr_int64_t mf;
+
+    prx_headers_add_forwarded(r, t);
+    if (prx_server_conf_get(r->server)->via == PRX_VIA_BLOCK) {
+        apr_table_unset(t, "Via");
+    }
+    else if ((v = prx_via_value(r)) != NULL) {
+        apr_table_mergen(t, "Via", v);
+    }
+    if ((mf = prx_max_forwards(r)) >= 0) {
+        apr_table_setn(t, "Max-Forwards",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, mf));
+    }
+}
+
 static int request_has_body(request_rec *r)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");

@@ -498,6 +498,18 @@ PRX_DECLARE(int) prx_worker_usable(prx_worker *w, server_rec *s)
     return 0;
 }
 
+PRX_DECLARE(apr_uint32_t) prx_worker_status_change(prx_worker_shared *ws,
+                                                   apr_uint32_t set,
+                                                   apr_uint32_t clear)
+{
+    apr_uint32_t old;
+
+    do {
+        old = apr_atomic_read32(&ws->status);
+    } while (apr_atomic_cas32(&ws->status, (old | set) & ~clear, old) != old);
+    return old;
+}
+
 PRX_DECLARE(void) prx_worker_set_error(prx_worker *w, server_rec *s)
 {
     apr_uint32_t old;

@@ -205,12 +205,7 @@ static int usable(const prx_worker *w)
 
 static void status_flag(prx_worker *w, unsigned int flag, int on)
 {
-    apr_uint32_t old, nw;
-
-    do {
-        old = apr_atomic_read32(&w->s->status);
-        nw = on ? old | flag : old & ~flag;
-    } while (apr_atomic_cas32(&w->s->status, nw, old) != old);
+    prx_worker_status_change(w->s, on ? flag : 0, on ? 0 : flag);
 }
 
 static void set_string(char *dst, apr_size_t size, const char *v)

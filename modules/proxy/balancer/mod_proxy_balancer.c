@@ -342,12 +342,8 @@ static void force_recovery(prx_balancer *b, server_rec *s)
     }
     for (i = 0; i < b->members->nelts; i++) {
         prx_worker *w = APR_ARRAY_IDX(b->members, i, prx_worker *);
-        apr_uint32_t old;
 
-        do {
-            old = apr_atomic_read32(&w->s->status);
-        } while (apr_atomic_cas32(&w->s->status, old & ~PRX_WS_IN_ERROR,
-                                  old) != old);
+        prx_worker_status_change(w->s, 0, PRX_WS_IN_ERROR);
         apr_atomic_inc32(&w->s->retries);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PRXLOGNO(00604)
                      "%s: every member in error state: forcing recovery of "

@@ -44,16 +44,6 @@ static void hc_balancer_sync(prx_balancer *b, server_rec *s)
 
 /* -- state machine (spec hcheck.md §6) ------------------------------------------- */
 
-static void status_change(prx_worker_shared *ws, apr_uint32_t set,
-                          apr_uint32_t clear)
-{
-    apr_uint32_t old;
-
-    do {
-        old = apr_atomic_read32(&ws->status);
-    } while (apr_atomic_cas32(&ws->status, (old | set) & ~clear, old) != old);
-}
-
 /* Counts are cumulative, not consecutive: a pass while healthy keeps
  * fcount, a failure while failed keeps pcount (stock behaviour). */
 static void hc_apply(hc_member *m, hc_result res)
@@ -66,7 +56,8 @@ static void hc_apply(hc_member *m, hc_result res)
         if (res == HC_PASS) {
             apr_uint32_t n = apr_atomic_inc32(&ws->hcpcount) + 1;
             if ((int)n >= ws->hcpasses) {
-                status_change(ws, 0, PRX_WS_HC_FAIL | PRX_WS_IN_ERROR);
+                prx_worker_status_change(ws, 0,
+                                         PRX_WS_HC_FAIL | PRX_WS_IN_ERROR);
                 apr_atomic_set32(&ws->hcpcount, 0);
                 ap_log_error(APLOG_MARK, APLOG_INFO, 0, m->s, PRXLOGNO(00800)
                              "%s (%s): health check passed %u time(s): "
@@ -80,7 +71,7 @@ static void hc_apply(hc_member *m, hc_result res)
         apr_uint32_t n = apr_atomic_inc32(&ws->hcfcount) + 1;
         ws->error_time = apr_time_now();
         if ((int)n >= ws->hcfails) {
-            status_change(ws, PRX_WS_HC_FAIL, 0);
+            prx_worker_status_change(ws, PRX_WS_HC_FAIL, 0);
             apr_atomic_set32(&ws->hcfcount, 0);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, m->s, PRXLOGNO(00801)
                          "%s (%s): health check failed %u time(s): taken "

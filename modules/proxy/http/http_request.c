@@ -509,7 +509,6 @@ static void adjust_headers(http_ctx *x, apr_table_t *t)
 {
     request_rec *r = x->r;
     const char *v;
-    apr_int64_t mf;
     int ctoken = 0;
 
     prx_headers_strip_hop_by_hop(t, &ctoken);
@@ -541,17 +540,7 @@ static void adjust_headers(http_ctx *x, apr_table_t *t)
                          strncasecmp(v, "Basic ", 6) == 0 ? v
                          : apr_pstrcat(r->pool, "Basic ", v, NULL));
     }
-    prx_headers_add_forwarded(r, t);
-    if (x->conf->via == PRX_VIA_BLOCK) {
-        apr_table_unset(t, "Via");
-    }
-    else if ((v = prx_via_value(r)) != NULL) {
-        apr_table_mergen(t, "Via", v);
-    }
-    if ((mf = prx_max_forwards(r)) >= 0) {
-        apr_table_setn(t, "Max-Forwards",
-                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, mf));
-    }
+    prx_headers_add_proxy(r, t);
 }
 
 #define ADD(s, l) do { memcpy(p, (s), (l)); p += (l); } while (0)

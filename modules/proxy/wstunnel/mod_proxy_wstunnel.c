@@ -170,9 +170,7 @@ static char *request_head(request_rec *r, const char *url,
     apr_table_t *t = apr_table_copy(r->pool, r->headers_in);
     apr_array_header_t *lines = apr_array_make(r->pool, 24,
                                                sizeof(const char *));
-    prx_server_conf *sc = prx_server_conf_get(r->server);
     const char *target, *v;
-    apr_int64_t mf;
 
     prx_headers_strip_hop_by_hop(t, NULL);
     apr_table_unset(t, "Content-Length");
@@ -185,17 +183,7 @@ static char *request_head(request_rec *r, const char *url,
         && (v = apr_table_get(r->notes, "proxy-basic-creds")) && *v) {
         apr_table_mergen(t, "Proxy-Authorization", v);
     }
-    prx_headers_add_forwarded(r, t);
-    if (sc->via == PRX_VIA_BLOCK) {
-        apr_table_unset(t, "Via");
-    }
-    else if ((v = prx_via_value(r)) != NULL) {
-        apr_table_mergen(t, "Via", v);
-    }
-    if ((mf = prx_max_forwards(r)) >= 0) {
-        apr_table_setn(t, "Max-Forwards",
-                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, mf));
-    }
+    prx_headers_add_proxy(r, t);
     if (proxyname) {
         /* absolute-form to an upstream proxy, as http:// */
         target = apr_pstrcat(r->pool, "http:", url + 3, NULL);

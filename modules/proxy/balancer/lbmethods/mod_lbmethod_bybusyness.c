@@ -16,9 +16,7 @@
  *                  pays 200: a=0, b=0
  *   busy a=1, b=1: earn 100, 100 -> a (complete tie: the earlier member)
  */
-#include "prx_lbmethod.h"
-
-#include <ap_provider.h>
+#include "lbmethod_module.h"
 
 typedef struct {
     apr_int32_t total;   /* weights handed out in this decision */
@@ -71,21 +69,4 @@ static const prx_lbmethod bybusyness = {
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 
-static void register_hooks(apr_pool_t *p)
-{
-    ap_register_provider(p, PRX_LBMETHOD_GROUP, "bybusyness",
-                         PRX_LBMETHOD_VERSION, &bybusyness);
-}
-
-PRX_EXPORT module AP_MODULE_DECLARE_DATA lbmethod_bybusyness_module = {
-    STANDARD20_MODULE_STUFF,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    register_hooks,
-#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
-#endif
-};
+PRX_LBMETHOD_MODULE(lbmethod_bybusyness_module, bybusyness)

@@ -20,9 +20,7 @@
  * A member that is unusable, draining or in a higher lbset is not
  * considered: it neither earns nor pays.
  */
-#include "prx_lbmethod.h"
-
-#include <ap_provider.h>
+#include "lbmethod_module.h"
 
 typedef struct {
     apr_int32_t total;   /* weights handed out in this decision */
@@ -69,21 +67,4 @@ static const prx_lbmethod byrequests = {
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 
-static void register_hooks(apr_pool_t *p)
-{
-    ap_register_provider(p, PRX_LBMETHOD_GROUP, "byrequests",
-                         PRX_LBMETHOD_VERSION, &byrequests);
-}
-
-PRX_EXPORT module AP_MODULE_DECLARE_DATA lbmethod_byrequests_module = {
-    STANDARD20_MODULE_STUFF,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    register_hooks,
-#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
-#endif
-};
+PRX_LBMETHOD_MODULE(lbmethod_byrequests_module, byrequests)

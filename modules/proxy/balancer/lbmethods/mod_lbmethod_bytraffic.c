@@ -18,9 +18,7 @@
  * so a weight-2 member is expected to carry twice the bytes of a weight-1
  * member (not necessarily twice the requests).
  */
-#include "prx_lbmethod.h"
-
-#include <ap_provider.h>
+#include "lbmethod_module.h"
 
 typedef struct {
     apr_uint64_t min;   /* traffic of the best member so far */
@@ -75,21 +73,4 @@ static const prx_lbmethod bytraffic = {
     .updatelbstatus = NULL,   /* sticky requests: the default accounting */
 };
 
-static void register_hooks(apr_pool_t *p)
-{
-    ap_register_provider(p, PRX_LBMETHOD_GROUP, "bytraffic",
-                         PRX_LBMETHOD_VERSION, &bytraffic);
-}
-
-PRX_EXPORT module AP_MODULE_DECLARE_DATA lbmethod_bytraffic_module = {
-    STANDARD20_MODULE_STUFF,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    register_hooks,
-#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
-#endif
-};
+PRX_LBMETHOD_MODULE(lbmethod_bytraffic_module, bytraffic)
