@@ -19,9 +19,13 @@
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
 
-/* State of the checking child; touched by the watchdog thread only, but
- * the checks (possibly on pool threads) read their own hc_member. */
+/* State of the checking child; touched by the watchdog callbacks, and
+ * the checks (possibly on pool threads) read their own hc_member. The
+ * callbacks run under `lock`: mod_watchdog may call STOPPING from the
+ * child's exit cleanup on the main thread while its own thread is still
+ * in a RUNNING tick, and hc_stop() destroys what tick() uses. */
 static struct {
+    apr_thread_mutex_t *lock;  /* from pconf, created before the fork */
     apr_pool_t *pool;          /* own allocator with a mutex: check
                                   threads create sub-pools concurrently */
     apr_hash_t *members;       /* prx_worker_shared * -> hc_member * */
@@ -257,9 +261,15 @@ static void hc_stop(void)
 static apr_status_t hc_watchdog_callback(int state, void *data,
                                          apr_pool_t *pool)
 {
+    apr_status_t rv = APR_SUCCESS;
+
+    if (hc.lock) {
+        apr_thread_mutex_lock(hc.lock);
+    }
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
-        return hc_start(pool);
+        rv = hc_start(pool);
+        break;
     case AP_WATCHDOG_STATE_RUNNING:
         if (hc.pool) {
             apr_pool_clear(hc.pool_tick);
@@ -270,7 +280,10 @@ static apr_status_t hc_watchdog_callback(int state, void *data,
         hc_stop();
         break;
     }
-    return APR_SUCCESS;
+    if (hc.lock) {
+        apr_thread_mutex_unlock(hc.lock);
+    }
+    return rv;
 }
 
 int hc_run_post_config(apr_pool_t *pconf, server_rec *s)
@@ -295,6 +308,8 @@ int hc_run_post_config(apr_pool_t *pconf, server_rec *s)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     hc.s = s;
+    hc.lock = NULL;
+    apr_thread_mutex_create(&hc.lock, APR_THREAD_MUTEX_DEFAULT, pconf);
     rv = wd_register(wd, HC_TICK, s, hc_watchdog_callback);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, PRXLOGNO(00806)
