@@ -23,6 +23,8 @@
 #                     100, or send the final response without reading the
 #                     body and close
 #   delay=MS          wait before sending the response head
+#   gate=PATH         then wait (up to 30 s) until the file PATH exists, so
+#                     a test decides when a slow response ends
 #   drip=MS           wait MS between body pieces of `chunk` bytes
 #   close=1           answer with "Connection: close" and close
 # Every response carries X-Echo-Conn and X-Echo-Seq (connection id, request
@@ -84,6 +86,10 @@ sub respond {
             or return 0;
     }
     PrxBackend::msleep(PrxBackend::param($p, 'delay', 0));
+    if (defined(my $gate = PrxBackend::param($p, 'gate', undef))) {
+        my $until = time + 30;
+        PrxBackend::msleep(20) while !-e $gate && time < $until;
+    }
 
     my $status = PrxBackend::param($p, 'status', 200);
     my $reason = PrxBackend::param($p, 'reason', PrxBackend::reason($status));

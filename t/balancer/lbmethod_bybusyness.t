@@ -23,14 +23,18 @@ my $b = PrxTest::backend('echo', name => 'balancer_lb_b', args => ['--set', 'hea
 my $port = Apache::Test::config()->{vhosts}{balancer_lbmethods}{port} or die 'no port';
 Apache::TestRequest::module('balancer_lbmethods');
 
-# a request that takes `ms` at the origin, sent now, read later
+# a slow request, sent now and held at the origin until release() (a
+# gate file, so that no timing decides how long it lasts), read later
+my $gates = PrxTest::vars('t_logs') . '/balancer_busy_gate';
+unlink glob "$gates.*";
 sub slow {
-    my $ms = shift;
+    my $name = shift;
     my $c = PrxTest::Raw->new($port, timeout => 10) or die "connect: $!";
-    $c->send("GET /busy/slow HTTP/1.1\r\nHost: localhost\r\nX-Echo-Delay: $ms\r\n"
+    $c->send("GET /busy/slow HTTP/1.1\r\nHost: localhost\r\nX-Echo-Gate: $gates.$name\r\n"
         . "Connection: close\r\n\r\n");
     return $c;
 }
+sub release { open my $fh, '>', "$gates.$_" or die "$gates.$_: $!" for @_ }
 sub origin_of_raw {
     my $c = shift;
     my ($res) = PrxTest::parse_responses($c->read(timeout => 10));
@@ -59,23 +63,34 @@ sub busy_becomes {
     }
     return $got;
 }
-sub origins { join ' ', map { my $r = GET '/busy/fast'; $r->header('X-Origin') // $r->code } 1 .. shift }
+# `n` fast requests, one after the other; each one's busy count is taken
+# back just after its client had the response, so wait until busy is
+# `settled` again before the next (else it may still count as in flight)
+sub origins {
+    my ($n, $settled) = @_;
+    return join ' ', map {
+        my $r = GET '/busy/fast';
+        busy_becomes($settled);
+        $r->header('X-Origin') // $r->code
+    } 1 .. $n;
+}
 
 # idle: both serve
-is origins(4), 'a b a b', 'both idle: they take turns';
+is origins(4, '0 0'), 'a b a b', 'both idle: they take turns';
 
 # a slow request on a: the idle member b takes everything else
-my $s1 = slow(2500);
+my $s1 = slow('s1');
 is busy_becomes('1 0'), '1 0', 'ProxyStatus: a busy with the slow request';
-is origins(5), 'b b b b b', 'a busy: every other request goes to the idle b';
+is origins(5, '1 0'), 'b b b b b', 'a busy: every other request goes to the idle b';
 
 # a slow one on each: equally busy, they take turns again
-my $s2 = slow(2000);
+my $s2 = slow('s2');
 is busy_becomes('1 1'), '1 1', 'a second slow request went to b';
 # lbstatus after the b-only phase: a 600, b -600 (a earned 100 per
 # election without paying); each election of a closes the gap by 200
-is origins(4), 'a a a a', 'equally busy: the weighted counting decides (a catches up on what b took)';
+is origins(4, '1 1'), 'a a a a', 'equally busy: the weighted counting decides (a catches up on what b took)';
 
+release('s1', 's2');
 is origin_of_raw($s1) . ' ' . origin_of_raw($s2), 'a b', 'the slow requests were served by a, then b';
 is busy_becomes('0 0'), '0 0', 'busy back to 0 once they are done';
 
