@@ -155,22 +155,28 @@ measure_rss() {
 # --- fixed batches --------------------------------------------------------------------
 # batch_file URL COUNT: a curl config fetching URL COUNT times over one
 # keep-alive connection.
+# batch_file URL COUNT [close]: a curl config fetching URL COUNT times, on
+# one keep-alive connection, or with "close" a new connection each time
+# (the request asks for Connection: close).
 batch_file() {
     local f
-    f=$RUN/batch-$(echo "$1" | tr -c 'a-zA-Z0-9' _)-$2.cfg
+    f=$RUN/batch-$(echo "$1" | tr -c 'a-zA-Z0-9' _)-$2${3:+-$3}.cfg
     if [ ! -f "$f" ]; then
         local i
-        for ((i = 0; i < $2; i++)); do
-            printf 'url = "%s"\noutput = "/dev/null"\n' "$1"
-        done >"$f"
+        {
+            [ "${3:-}" = close ] && printf 'header = "Connection: close"\n'
+            for ((i = 0; i < $2; i++)); do
+                printf 'url = "%s"\noutput = "/dev/null"\n' "$1"
+            done
+        } >"$f"
     fi
     echo "$f"
 }
 
-# run_batch URL COUNT: fetches; fails unless every answer was a 200.
+# run_batch URL COUNT [close]: fetches; fails unless every answer was a 200.
 run_batch() {
     local f codes
-    f=$(batch_file "$1" "$2")
+    f=$(batch_file "$1" "$2" "${3:-}")
     codes=$("${PIN_LOAD[@]}" curl -s -K "$f" -w '%{http_code}\n' | sort | uniq -c | tr -s ' ')
     [ "$codes" = " $2 200" ] || { log "batch $1 x$2: answers$codes"; return 1; }
 }
@@ -193,21 +199,23 @@ all_traced() {
     done
 }
 
+# strace_batch CONFIG KIND PATH [close]: system calls of the serving
+# process over $BATCH requests (with "close": a new connection each).
 strace_batch() {
-    local c=$1 kind=$2 path=$3 pid url spid n f=$OUT/strace/$1-$2.txt
+    local c=$1 kind=$2 path=$3 close=${4:-} pid url spid n f=$OUT/strace/$1-$2.txt
     pid=$(serving_pid "$c")
     [ -n "$pid" ] || { log "strace: no serving process for $c"; return 1; }
     url=http://127.0.0.1:$(cfg_port "$c")$path
-    run_batch "$url" 20 || return 1
+    run_batch "$url" 20 $close || return 1
     note_cmd strace strace -c -f -p "CHILD_PID" -o "$f"
-    note_cmd batch curl -s -K "$(batch_file "$url" "$BATCH")" " # $BATCH x GET $url, one connection"
+    [ -n "$close" ] || note_cmd batch curl -s -K "$(batch_file "$url" "$BATCH")" " # $BATCH x GET $url, one connection"
     strace -c -f -p "$pid" -o "$f" 2>"$f.log" &
     spid=$!
     for n in $(seq 100); do
         all_traced "$pid" "$spid" && break
         sleep 0.05
     done
-    run_batch "$url" "$BATCH"
+    run_batch "$url" "$BATCH" $close
     local rc=$?
     sleep 0.2
     kill -INT "$spid" 2>/dev/null
@@ -226,6 +234,7 @@ measure_syscalls() {
         [[ " $CONFIGS " == *" $c "* ]] || continue
         [ "${STATUS[small:$c]:-ok}" = ok ] || continue
         strace_batch "$c" proxied /o/small.txt
+        strace_batch "$c" newconn /o/small.txt close
         case "$c" in ours|stock) strace_batch "$c" static /s/small.txt ;; esac
     done
 }
@@ -282,18 +291,21 @@ callgrind_one() {
         return 1
     fi
     run_batch "$url/o/small.txt" 50 && run_batch "$url/s/small.txt" 50 \
-        && run_batch "$url/b/small.txt" 50 && run_batch "$url/o/large.bin" 2 || return 1
+        && run_batch "$url/b/small.txt" 50 && run_batch "$url/o/large.bin" 2 \
+        && run_batch "$url/o/small.txt" 50 close || return 1
     cg_control -z "$CG_PID" || { log "callgrind $c: callgrind_control failed"; return 1; }
-    local kind path n f
-    for kind in proxied-small static-small balanced-small proxied-large; do
+    local kind path n f close
+    for kind in proxied-small static-small balanced-small proxied-large newconn-small; do
+        close=
         case "$kind" in
             proxied-small) path=/o/small.txt n=$CG_BATCH ;;
             static-small) path=/s/small.txt n=$CG_BATCH ;;
             balanced-small) path=/b/small.txt n=$CG_BATCH ;;
             proxied-large) path=/o/large.bin n=$CG_LARGE ;;
+            newconn-small) path=/o/small.txt n=$CG_BATCH close=close ;;
         esac
         [ "$n" -gt 0 ] || continue
-        run_batch "$url$path" "$n" || return 1
+        run_batch "$url$path" "$n" $close || return 1
         f=$(cg_dump "$kind") || { log "callgrind $c: dump $kind failed"; return 1; }
         cp "$f" "$OUT/callgrind/$c-$kind.out"
         callgrind_annotate --auto=no --threshold=99 "$f" >"$OUT/callgrind/$c-$kind.annotate.txt" 2>&1

@@ -407,8 +407,7 @@ int prx_urlcanon_http(apr_pool_t *p, const char *scheme, const char *rest,
                       apr_port_t def_port, prx_canon_mode mode,
                       const char *query, char **out)
 {
-    char *host, *path, *sch;
-    const char *hostpart, *portpart = "", *slash;
+    char *host, *path;
     apr_port_t port;
     apr_size_t i;
     int rv, with_query;
@@ -435,20 +434,58 @@ int prx_urlcanon_http(apr_pool_t *p, const char *scheme, const char *rest,
         }
     }
 
-    sch = apr_pstrdup(p, scheme);
-    for (i = 0; sch[i]; i++) {
-        if (sch[i] >= 'A' && sch[i] <= 'Z') {
-            sch[i] = (char)(sch[i] - 'A' + 'a');
+    /* scheme "://" [ "[" ] host [ "]" ] [ ":" port ] [ "/" ] path
+     * [ "?" query ], assembled in one allocation (this runs for every
+     * proxied request) */
+    {
+        apr_size_t sl = strlen(scheme), hl = strlen(host), pl = strlen(path);
+        apr_size_t ql = with_query ? strlen(query) : 0;
+        int bracket = strchr(host, ':') != NULL;
+        char portbuf[8], *d;
+        apr_size_t portl = 0;
+
+        if (port != def_port) {
+            /* ":" and the decimal digits, written backwards */
+            unsigned int v = port;
+            char *e = portbuf + sizeof(portbuf);
+
+            do {
+                *--e = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
+            *--e = ':';
+            portl = (apr_size_t)(portbuf + sizeof(portbuf) - e);
+            memmove(portbuf, e, portl);
         }
+        d = *out = apr_palloc(p, sl + 3 + hl + 2 * bracket + portl + 1 + pl
+                                 + 1 + ql + 1);
+        for (i = 0; i < sl; i++) {
+            char c = scheme[i];
+            *d++ = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        }
+        memcpy(d, "://", 3);
+        d += 3;
+        if (bracket) {
+            *d++ = '[';
+        }
+        memcpy(d, host, hl);
+        d += hl;
+        if (bracket) {
+            *d++ = ']';
+        }
+        memcpy(d, portbuf, portl);
+        d += portl;
+        if (path[0] != '/') {
+            *d++ = '/';
+        }
+        memcpy(d, path, pl);
+        d += pl;
+        if (with_query) {
+            *d++ = '?';
+            memcpy(d, query, ql);
+            d += ql;
+        }
+        *d = '\0';
     }
-    hostpart = strchr(host, ':') ? apr_pstrcat(p, "[", host, "]", NULL)
-                                 : host;
-    if (port != def_port) {
-        portpart = apr_psprintf(p, ":%u", (unsigned int)port);
-    }
-    slash = path[0] == '/' ? "" : "/";
-    *out = apr_pstrcat(p, sch, "://", hostpart, portpart, slash, path,
-                       with_query ? "?" : "", with_query ? query : "",
-                       NULL);
     return 0;
 }

@@ -559,6 +559,59 @@ static void test_field_parse(apr_pool_t *p)
           == PRX_HP_BAD_HEADER, "field: control beats missing colon");
 }
 
+/* Field values are checked eight bytes at a time: every byte value at
+ * every offset of values of 1..24 bytes (so within and across words, and
+ * in the byte-wise tail) must get the byte-wise verdict (HT, SP, VCHAR,
+ * obs-text accepted; other controls and DEL refused), in a header line
+ * and in the reason phrase of a status line. */
+static void test_value_bytes(apr_pool_t *p)
+{
+    char line[64], head[96];
+    apr_size_t vlen, at, n, used;
+    unsigned int c;
+    int bad_lines = 0, bad_status = 0;
+
+    UNIT_QUIET_BEGIN();
+    for (vlen = 1; vlen <= 24; vlen++) {
+        for (at = 0; at < vlen; at++) {
+            for (c = 0; c < 256; c++) {
+                prx_http_field f = { NULL, NULL };
+                prx_http_head h;
+                int ok = c == '\t' || (c >= 0x20 && c != 0x7f);
+                int lone = c == '\r' || c == '\n';
+                prx_hp_status st;
+
+                memcpy(line, "X: ", 3);
+                memset(line + 3, 'v', vlen);
+                line[3 + at] = (char)c;
+                /* (a value that ends or starts in OWS is trimmed, still
+                 * valid) */
+                st = prx_http_field_parse(p, line, 3 + vlen, &f);
+                CHECK((st == PRX_HP_DONE) == ok,
+                      "value byte 0x%02x at %u of %u", c, (unsigned)at,
+                      (unsigned)vlen);
+                bad_lines += (st == PRX_HP_DONE) != ok;
+                if (lone) {
+                    continue;   /* a line terminator in a whole head */
+                }
+                n = (apr_size_t)snprintf(head, sizeof(head), "HTTP/1.1 200 ");
+                memset(head + n, 'r', vlen);
+                head[n + at] = (char)c;
+                memcpy(head + n + vlen, "\r\n\r\n", 4);
+                prx_http_head_init(&h, p, 256, 10, PRX_BADHDR_ISERROR);
+                st = prx_http_head_parse(&h, head, n + vlen + 4, &used);
+                CHECK((st == PRX_HP_DONE) == ok,
+                      "reason byte 0x%02x at %u of %u: %s", c,
+                      (unsigned)at, (unsigned)vlen, prx_hp_status_str(st));
+                bad_status += (st == PRX_HP_DONE) != ok;
+            }
+        }
+    }
+    UNIT_QUIET_END();
+    CHECK(bad_lines == 0, "value bytes: word-wise check agrees with byte-wise");
+    CHECK(bad_status == 0, "reason bytes: word-wise check agrees with byte-wise");
+}
+
 static void test_status_str(void)
 {
     static const struct {
@@ -609,6 +662,7 @@ int main(void)
         apr_pool_destroy(cp);
     }
     test_field_parse(p);
+    test_value_bytes(p);
     test_status_str();
     test_floors(p);
     return unit_done(p);

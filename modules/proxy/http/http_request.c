@@ -565,10 +565,12 @@ int http_request_head(http_ctx *x)
     const char *conn = NULL, *proto = x->force10 ? " HTTP/1.0\r\n"
                                                  : " HTTP/1.1\r\n";
     char clbuf[64], *p;
-    apr_size_t len, cllen = 0;
+    apr_size_t len, cllen = 0, *kl;
     int i;
 
     adjust_headers(x, t);
+    /* written first, from host_header() */
+    apr_table_unset(t, "Host");
     if (b->mode == BODY_CL || b->mode == BODY_SPOOL) {
         cllen = apr_snprintf(clbuf, sizeof(clbuf),
                              "Content-Length: %" APR_OFF_T_FMT "\r\n",
@@ -590,9 +592,13 @@ int http_request_head(http_ctx *x)
     e = (const apr_table_entry_t *)arr->elts;
     len = strlen(r->method) + 1 + strlen(target) + 11 + 6 + strlen(host) + 2
           + cllen + (conn ? strlen(conn) : 0) + 2;
+    /* each field's name and value lengths, measured once */
+    kl = apr_palloc(r->pool, 2 * sizeof(*kl) * (arr->nelts + 1));
     for (i = 0; i < arr->nelts; i++) {
         if (e[i].key && e[i].val) {
-            len += strlen(e[i].key) + 2 + strlen(e[i].val) + 2;
+            kl[2 * i] = strlen(e[i].key);
+            kl[2 * i + 1] = strlen(e[i].val);
+            len += kl[2 * i] + 2 + kl[2 * i + 1] + 2;
         }
     }
     x->head = p = apr_palloc(r->pool, len + 1);
@@ -604,12 +610,12 @@ int http_request_head(http_ctx *x)
     ADD(host, strlen(host));
     ADDS("\r\n");
     for (i = 0; i < arr->nelts; i++) {
-        if (!e[i].key || !e[i].val || strcasecmp(e[i].key, "Host") == 0) {
+        if (!e[i].key || !e[i].val) {
             continue;
         }
-        ADD(e[i].key, strlen(e[i].key));
+        ADD(e[i].key, kl[2 * i]);
         ADDS(": ");
-        ADD(e[i].val, strlen(e[i].val));
+        ADD(e[i].val, kl[2 * i + 1]);
         ADDS("\r\n");
     }
     ADD(clbuf, cllen);
