@@ -63,14 +63,14 @@ my ($busy, $idle) = workers();
 ok $busy >= 0 && $busy <= 1,
     "$tunnels idle tunnels: $busy busy thread(s), $idle idle (the status request is one)";
 
-# slow requests (1 s at the origin) at once, one per free thread: all are
+# slow requests (2 s at the origin) at once, one per free thread: all are
 # free (but one: the event MPM takes no connection while no thread is idle
 # besides the one its listener holds, and parked tunnels count)
 my $slow = $threads - 1;
 my $t0 = Time::HiRes::time();
 my @s = map {
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5) or die "connect: $!";
-    print $s "GET /slow/$_ HTTP/1.1\r\nHost: localhost\r\nX-Echo-Delay: 1000\r\nConnection: close\r\n\r\n";
+    print $s "GET /slow/$_ HTTP/1.1\r\nHost: localhost\r\nX-Echo-Delay: 2000\r\nConnection: close\r\n\r\n";
     $s
 } 1 .. $slow;
 my @codes = map {
@@ -81,7 +81,8 @@ my @codes = map {
 } @s;
 my $took = Time::HiRes::time() - $t0;
 is join(' ', @codes), join(' ', ('200') x $slow), "$slow slow requests beside the idle tunnels: 200";
-ok $took < 1.8, sprintf('served side by side (%.2f s for 1 s each)', $took);
+# (two rounds would take 4 s; the bound leaves room for a loaded machine)
+ok $took < 3.6, sprintf('served side by side (%.2f s for 2 s each)', $took);
 
 # every tunnel still works: woken by its client...
 is scalar(grep { $ws->cmd(op => 'echo', name => $_, size => 70_000, binary => 1)->{match} } @names),
