@@ -94,6 +94,9 @@ int hc_cping_available(void);
 /** Post config: get our watchdog and register the tick callback.
  *  @return OK, or 500 (logged) when mod_watchdog is missing. */
 int hc_run_post_config(apr_pool_t *pconf, server_rec *s);
+/** Child init: stop the checks first thing when the child exits (a
+ *  pre-cleanup of `pchild`). */
+void hc_run_child_init(apr_pool_t *pchild);
 
 /* -- hc_probe.c ------------------------------------------------------------ */
 

@@ -23,9 +23,14 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
  * the checks (possibly on pool threads) read their own hc_member. The
  * callbacks run under `lock`: mod_watchdog may call STOPPING from the
  * child's exit cleanup on the main thread while its own thread is still
- * in a RUNNING tick, and hc_stop() destroys what tick() uses. */
+ * in a RUNNING tick, and hc_stop() destroys what tick() uses. When the
+ * child exits, a pre-cleanup of its pool stops the checks for good
+ * (`exiting`) before any of the pool's sub-pools (worker runtime, balancer
+ * state) is destroyed: nothing depends on when mod_watchdog stops its
+ * thread. */
 static struct {
     apr_thread_mutex_t *lock;  /* from pconf, created before the fork */
+    int exiting;               /* the child is going: no more callbacks */
     apr_pool_t *pool;          /* own allocator with a mutex: check
                                   threads create sub-pools concurrently */
     apr_hash_t *members;       /* prx_worker_shared * -> hc_member * */
@@ -266,6 +271,9 @@ static apr_status_t hc_watchdog_callback(int state, void *data,
     if (hc.lock) {
         apr_thread_mutex_lock(hc.lock);
     }
+    if (hc.exiting) {
+        state = -1;   /* hc_child_exit() has stopped everything */
+    }
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
         rv = hc_start(pool);
@@ -284,6 +292,25 @@ static apr_status_t hc_watchdog_callback(int state, void *data,
         apr_thread_mutex_unlock(hc.lock);
     }
     return rv;
+}
+
+static apr_status_t hc_child_exit(void *data)
+{
+    if (hc.lock) {
+        apr_thread_mutex_lock(hc.lock);
+    }
+    hc.exiting = 1;
+    hc_stop();
+    if (hc.lock) {
+        apr_thread_mutex_unlock(hc.lock);
+    }
+    return APR_SUCCESS;
+}
+
+void hc_run_child_init(apr_pool_t *pchild)
+{
+    hc.exiting = 0;
+    apr_pool_pre_cleanup_register(pchild, NULL, hc_child_exit);
 }
 
 int hc_run_post_config(apr_pool_t *pconf, server_rec *s)

@@ -437,6 +437,11 @@ static int hc_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return hc_run_post_config(pconf, s);
 }
 
+static void hc_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    hc_run_child_init(pchild);
+}
+
 static void hc_register_hooks(apr_pool_t *p)
 {
     /* the core moves worker state to shared memory in its post_config:
@@ -458,6 +463,7 @@ static void hc_register_hooks(apr_pool_t *p)
                               APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(hc_expr_lookup, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_post_config(hc_post_config, after, before, APR_HOOK_MIDDLE);
+    ap_hook_child_init(hc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 PRX_EXPORT module AP_MODULE_DECLARE_DATA proxy_hcheck_module = {
