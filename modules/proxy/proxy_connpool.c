@@ -496,6 +496,21 @@ static apr_status_t connect_one(prx_conn *c, request_rec *r,
     return APR_SUCCESS;
 }
 
+/* Run `check` (when given) on the connection just made; on failure the
+ * socket is closed. */
+static apr_status_t run_check(prx_conn *c, request_rec *r,
+                              prx_conn_check_fn *check, void *baton)
+{
+    apr_status_t rv = check ? check(c, r, baton) : APR_SUCCESS;
+
+    if (rv != APR_SUCCESS) {
+        apr_socket_close(c->sock);
+        c->sock = NULL;
+        c->addr = NULL;
+    }
+    return rv;
+}
+
 /* The first address that accepts a connection and passes `check` (when
  * given); the socket of one that fails it is closed. */
 static apr_status_t connect_any(prx_conn *c, request_rec *r,
@@ -506,14 +521,8 @@ static apr_status_t connect_any(prx_conn *c, request_rec *r,
 
     for (; addr; addr = addr->next) {
         rv = connect_one(c, r, addr, 1);
-        if (rv == APR_SUCCESS && check
-            && (rv = check(c, r, baton)) != APR_SUCCESS) {
-            apr_socket_close(c->sock);
-            c->sock = NULL;
-            c->addr = NULL;
-            continue;
-        }
-        if (rv == APR_SUCCESS) {
+        if (rv == APR_SUCCESS
+            && (rv = run_check(c, r, check, baton)) == APR_SUCCESS) {
             break;
         }
     }
@@ -599,11 +608,8 @@ PRX_DECLARE(apr_status_t) prx_conn_connect_check(prx_conn *c,
         if (rv == APR_SUCCESS) {
             rv = connect_one(c, r, addr, 0);
         }
-        if (rv == APR_SUCCESS && check
-            && (rv = check(c, r, baton)) != APR_SUCCESS) {
-            apr_socket_close(c->sock);
-            c->sock = NULL;
-            c->addr = NULL;
+        if (rv == APR_SUCCESS) {
+            rv = run_check(c, r, check, baton);
         }
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, PRXLOGNO(00014)

@@ -512,19 +512,13 @@ PRX_DECLARE(apr_uint32_t) prx_worker_status_change(prx_worker_shared *ws,
 
 PRX_DECLARE(void) prx_worker_set_error(prx_worker *w, server_rec *s)
 {
-    apr_uint32_t old;
-
-    for (;;) {
-        old = apr_atomic_read32(&w->s->status);
-        if (old & (PRX_WS_IGNORE_ERRORS | PRX_WS_IN_ERROR)) {
-            /* ignores errors, or already in error (one attempt may report
-             * its failure twice: the connect, then the failover loop) */
-            return;
-        }
-        if (apr_atomic_cas32(&w->s->status, old | PRX_WS_IN_ERROR, old)
-            == old) {
-            break;
-        }
+    if ((apr_atomic_read32(&w->s->status) & PRX_WS_IGNORE_ERRORS)
+        || (prx_worker_status_change(w->s, PRX_WS_IN_ERROR, 0)
+            & PRX_WS_IN_ERROR)) {
+        /* ignores errors, or already in error (one attempt may report its
+         * failure twice: the connect, then the failover loop); of
+         * concurrent callers only the one that set the flag goes on */
+        return;
     }
     w->s->error_time = apr_time_now();
     apr_atomic_inc32(&w->s->retries);

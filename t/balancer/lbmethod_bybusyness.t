@@ -55,13 +55,7 @@ sub busy_of {
 # requests were elected, instead of sleeping a fixed time
 sub busy_becomes {
     my $want = shift;
-    my $until = Time::HiRes::time() + 3;
-    my $got = busy_of();
-    while ($got ne $want && Time::HiRes::time() < $until) {
-        Time::HiRes::sleep(0.05);
-        $got = busy_of();
-    }
-    return $got;
+    return PrxTest::settle(\&busy_of, sub { $_[0] eq $want });
 }
 # `n` fast requests, one after the other; each one's busy count is taken
 # back just after its client had the response, so wait until busy is

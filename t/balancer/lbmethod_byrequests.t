@@ -12,7 +12,6 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET);
-use Time::HiRes ();
 use PrxTest;
 use PrxStatus;
 
@@ -109,11 +108,8 @@ is join(' ', @{ $el{'balancer://br-532'} || [] }), '50 30 20', 'br-532: 50 30 20
 # (busy is taken back just after the client had the response: the last
 # request may still count for a moment)
 my $busy_of = sub { ($_[0] =~ /^ProxyBalancer\[\d+\]Worker\[\d+\]Busy: ([1-9]\d*)/m)[0] };
-my $until = Time::HiRes::time() + 3;
-while (defined $busy_of->($auto) && Time::HiRes::time() < $until) {
-    Time::HiRes::sleep(0.05);
-    $auto = (GET '/server-status?auto')->content;
-}
+$auto = PrxTest::settle(sub { (GET '/server-status?auto')->content },
+                        sub { !defined $busy_of->($_[0]) });
 ok !defined $busy_of->($auto), 'no member busy once the requests are done';
 
 PrxTest::errorlog_ok(expect => [qw(PRX00004 PRX00016)]);

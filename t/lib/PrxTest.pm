@@ -17,6 +17,8 @@ package PrxTest;
 #   my $raw  = PrxTest::raw_request($port, "GET / HTTP/1.1\r\n...");
 #   my @resp = PrxTest::parse_responses($raw);
 #   PrxTest::errorlog_ok(expect => ['PRX00042']); # counts as one test
+#   my $v = PrxTest::settle(sub { busy() }, sub { $_[0] == 0 }, 3);
+#       # samples until the condition holds (or 3 s passed): the last sample
 
 use strict;
 use warnings;
@@ -61,6 +63,20 @@ sub ua {
 }
 
 sub vars { Apache::Test::vars(@_) }
+
+# Calls $sample every 50 ms until $done->(value) is true or `secs` (default
+# 3) have passed; returns the last value. For state that changes just
+# after a client had its answer (busy counts), or after a background tick.
+sub settle {
+    my ($sample, $done, $secs) = @_;
+    my $until = Time::HiRes::time() + ($secs // 3);
+    my $v = $sample->();
+    while (!$done->($v) && Time::HiRes::time() < $until) {
+        Time::HiRes::sleep(0.05);
+        $v = $sample->();
+    }
+    return $v;
+}
 
 sub error_log { vars('t_logs') . '/error_log' }
 

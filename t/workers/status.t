@@ -100,13 +100,8 @@ is $cells[1], $st3->{ $name{a} }{Elected}, "the HTML row shows the same Elected 
 # to 5 s) rather than expected at a fixed time
 sub busy_becomes {
     my $want = shift;
-    my $until = Time::HiRes::time() + 5;
-    my ($st) = auto($holder);
-    while (($st->{ $name{b} }{Busy} // -1) != $want && Time::HiRes::time() < $until) {
-        Time::HiRes::sleep(0.05);
-        ($st) = auto($holder);
-    }
-    return $st->{ $name{b} }{Busy} // -1;
+    return PrxTest::settle(sub { (auto($holder))[0]{ $name{b} }{Busy} // -1 },
+                           sub { $_[0] == $want }, 5);
 }
 my $gate = PrxTest::vars('t_logs') . '/workers_status_gate';
 unlink $gate;
